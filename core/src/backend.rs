@@ -1,0 +1,91 @@
+//! Choosing the compute device: the GPU through wgpu (Vulkan/Metal natively, WebGPU in the
+//! browser) when it comes up, otherwise burn's pure-Rust CPU backend, with the reason recorded.
+
+use std::sync::OnceLock;
+
+use burn::tensor::Device;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// Which backend a run asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum BackendChoice {
+    /// The GPU if one initialises, else the CPU.
+    #[default]
+    Auto,
+    /// The GPU through wgpu, or an error.
+    Wgpu,
+    /// burn's `flex` CPU backend.
+    Cpu,
+}
+
+impl std::str::FromStr for BackendChoice {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "auto" => Ok(Self::Auto),
+            "wgpu" | "gpu" | "vulkan" | "webgpu" => Ok(Self::Wgpu),
+            "cpu" | "flex" => Ok(Self::Cpu),
+            _ => Err(Error::Invalid(format!(
+                "unknown backend '{s}' (expected auto, wgpu or cpu)"
+            ))),
+        }
+    }
+}
+
+/// The device a run got, and why.
+#[derive(Debug, Clone)]
+pub struct Selected {
+    /// The device to create tensors on.
+    pub device: Device,
+    /// Short name for reports and badges ("wgpu" or "cpu").
+    pub name: &'static str,
+    /// Why the CPU runs when the GPU was wanted (`Auto` fell back).
+    pub fallback_reason: Option<String>,
+}
+
+/// wgpu registers one runtime per adapter selector and refuses a second registration,
+/// so the first successfully initialised device is kept and cloned for later callers.
+static GPU: OnceLock<Device> = OnceLock::new();
+
+/// Initialises the GPU device once per process (async: WebGPU's adapter request is async).
+pub async fn gpu_device() -> Result<Device> {
+    if let Some(device) = GPU.get() {
+        return Ok(device.clone());
+    }
+    match Device::wgpu_options().init_async().await {
+        Ok(device) => Ok(GPU.get_or_init(|| device).clone()),
+        // Lost a race with another initialiser: its device is the one registered.
+        Err(err) => GPU
+            .get()
+            .cloned()
+            .ok_or_else(|| Error::Backend(format!("wgpu: {err}"))),
+    }
+}
+
+/// Selects the device for `choice`; `Auto` falls back to the CPU and records why.
+pub async fn select(choice: BackendChoice) -> Result<Selected> {
+    let cpu = |fallback_reason| Selected {
+        device: Device::flex(),
+        name: "cpu",
+        fallback_reason,
+    };
+    match choice {
+        BackendChoice::Cpu => Ok(cpu(None)),
+        BackendChoice::Wgpu => Ok(Selected {
+            device: gpu_device().await?,
+            name: "wgpu",
+            fallback_reason: None,
+        }),
+        BackendChoice::Auto => Ok(match gpu_device().await {
+            Ok(device) => Selected {
+                device,
+                name: "wgpu",
+                fallback_reason: None,
+            },
+            Err(err) => cpu(Some(err.to_string())),
+        }),
+    }
+}

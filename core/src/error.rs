@@ -1,0 +1,42 @@
+//! One error type for the core, so front ends can print a single clear line for any failure.
+
+use crate::kernel::KernelFamily;
+
+/// Everything the core can refuse, with enough context to act on.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A derivative order beyond what the kernel's smoothness supports.
+    #[error(
+        "kernel '{family}' cannot give derivatives of order {order}: its smoothness allows at most {max} \
+         (use the bump kernel for higher orders)"
+    )]
+    OrderTooHigh {
+        /// The kernel family asked.
+        family: KernelFamily,
+        /// The order asked for.
+        order: usize,
+        /// The highest order the family supports.
+        max: usize,
+    },
+    /// A kernel whose support does not fit on the grid.
+    #[error(
+        "kernel of {size} points (support {support} points with composition) is wider than the grid axis of {points} points"
+    )]
+    KernelTooWide {
+        /// Kernel size in points.
+        size: usize,
+        /// Points the requested derivatives need along one axis.
+        support: usize,
+        /// Points on the grid axis.
+        points: usize,
+    },
+    /// Any other invalid argument, described in words.
+    #[error("{0}")]
+    Invalid(String),
+    /// The compute backend failed or could not be initialised.
+    #[error("backend: {0}")]
+    Backend(String),
+}
+
+/// Result alias used throughout the core.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,19 @@
+//! # mollify-core
+//!
+//! Mollifier layers (Bhartari et al., arXiv 2505.11682): a network outputs a field g on a grid
+//! and the PDE residual's derivatives come from convolutions with analytic kernel derivatives,
+//! u = g∗φ_ε and Dᵏu = g∗Dᵏφ_ε, instead of recursive autodiff through the network.
+//!
+//! Data flows one way: [`kernel`] (continuous φ and its derivatives) → [`stencil`] (sampled,
+//! moment-corrected taps) → [`mollifier`] (burn convolutions with autodiff) on a device chosen
+//! by [`backend`]. Builds for native targets and `wasm32-unknown-unknown` alike.
+
+pub mod backend;
+pub mod error;
+pub mod kernel;
+pub mod mollifier;
+pub mod stencil;
+
+pub use error::{Error, Result};
+pub use kernel::{Kernel, KernelFamily};
+pub use mollifier::{Boundary, Deriv2, Layout2d, Mollifier, MollifierConfig};

@@ -1,0 +1,560 @@
+//! Mollifier derivative operators: u = g∗φ_ε and Dᵏu = g∗Dᵏφ_ε as burn convolutions, so that
+//! first-order autodiff for the network weights flows through them.
+//!
+//! Every output is a sum of *chains* of stencil convolutions (see [`crate::stencil`]). Orders ≤ 2
+//! are single stencils of g∗φ_ε. Orders 3 and 4 are compositions of first- and second-order
+//! stencils, i.e. exact derivatives of the doubly mollified field g∗φ_ε∗φ_ε: a single sampled
+//! φ⁗ stencil cancels catastrophically in f32 (relative error ≈ 1 for a 39-tap bump on sin 2πx,
+//! measured), while two second-order passes keep f32 accurate on every backend, WebGPU included.
+//! Chains sharing a prefix share its convolution, and sibling stencils of one shape run as one
+//! multi-channel convolution.
+
+use std::collections::BTreeMap;
+
+use burn::tensor::module::conv2d;
+use burn::tensor::ops::{ConvOptions, PadMode};
+use burn::tensor::{Device, Tensor, TensorData};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::kernel::KernelFamily;
+use crate::stencil::{check_size, stencil_1d, stencil_2d_radial};
+
+/// What the operators return near the edge of the grid, where the kernel leaves the data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Boundary {
+    /// Drop the points whose stencil leaves the grid (the paper's choice): outputs are the
+    /// interior, [`Mollifier::margin_1d`]/[`Mollifier::margin_2d`] points shorter on each side.
+    #[default]
+    Valid,
+    /// Mirror the data across the edge (excluding the edge sample). Exact when the field has zero
+    /// normal derivative there; odd derivatives are biased towards zero at the edge otherwise.
+    Reflect,
+    /// Extend the data by a least-squares cubic fitted to the edge window: whole-grid outputs
+    /// with small bias for smooth fields, and the fit averages noise instead of amplifying it.
+    Extrapolate,
+}
+
+impl std::str::FromStr for Boundary {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "valid" => Ok(Self::Valid),
+            "reflect" => Ok(Self::Reflect),
+            "extrapolate" => Ok(Self::Extrapolate),
+            _ => Err(Error::Invalid(format!(
+                "unknown boundary policy '{s}' (expected valid, reflect or extrapolate)"
+            ))),
+        }
+    }
+}
+
+/// How the 2D kernel is built from the 1D profile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Layout2d {
+    /// φ(x)φ(y): two 1D passes, O(K) work per point instead of O(K²).
+    #[default]
+    Separable,
+    /// The radial kernel on the paper's ball B_ε: K×K taps per pass.
+    Radial,
+}
+
+/// Degree of the boundary extrapolation polynomial (see [`Boundary::Extrapolate`]).
+const EXTRAPOLATION_DEGREE: usize = 3;
+
+/// Everything that defines a mollifier layer apart from the grid it runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct MollifierConfig {
+    /// Kernel family.
+    pub family: KernelFamily,
+    /// Kernel size in grid points (odd, ≥ 3): ε = (size/2 + 1)·h.
+    pub size: usize,
+    /// Policy at the edge of the grid.
+    pub boundary: Boundary,
+    /// Kernel construction in 2D.
+    pub layout: Layout2d,
+}
+
+impl Default for MollifierConfig {
+    fn default() -> Self {
+        Self {
+            family: KernelFamily::Bump,
+            size: 11,
+            boundary: Boundary::Valid,
+            layout: Layout2d::Separable,
+        }
+    }
+}
+
+/// A derivative of a 2D field the operators can return.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Deriv2 {
+    /// u = g∗φ_ε
+    U,
+    /// ∂ₓu
+    X,
+    /// ∂ᵧu
+    Y,
+    /// ∂ₓₓu
+    Xx,
+    /// ∂ᵧᵧu
+    Yy,
+    /// ∂ₓᵧu
+    Xy,
+    /// ∇²u
+    Laplacian,
+    /// ∂ₓₓₓₓu
+    Xxxx,
+    /// ∂ₓₓᵧᵧu
+    Xxyy,
+    /// ∂ᵧᵧᵧᵧu
+    Yyyy,
+    /// ∇⁴u
+    Biharmonic,
+}
+
+impl Deriv2 {
+    /// Total differential order.
+    pub fn order(self) -> usize {
+        match self {
+            Self::U => 0,
+            Self::X | Self::Y => 1,
+            Self::Xx | Self::Yy | Self::Xy | Self::Laplacian => 2,
+            Self::Xxxx | Self::Xxyy | Self::Yyyy | Self::Biharmonic => 4,
+        }
+    }
+}
+
+/// One sampled stencil the chains are built from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+enum Stencil {
+    /// 1D stencil of the given order along x (also the 1D operators' only axis).
+    X(usize),
+    /// 1D stencil of the given order along y.
+    Y(usize),
+    /// Radial 2D stencil for ∂ₓᵃ∂ᵧᵇ.
+    Radial(usize, usize),
+    /// Radial 2D Laplacian stencil (∂ₓₓ/hx² + ∂ᵧᵧ/hy² in one pass).
+    RadialLaplacian,
+}
+
+/// A weighted sum of stencil chains; each chain is applied left to right.
+type Plan = Vec<(f64, Vec<Stencil>)>;
+
+/// Mollifier derivative operator on a fixed 1D or 2D grid and device.
+#[derive(Debug, Clone)]
+pub struct Mollifier {
+    config: MollifierConfig,
+    device: Device,
+    stencils: BTreeMap<Stencil, Tensor<4>>,
+}
+
+impl Mollifier {
+    /// Operator for 1D fields with spacing `h`.
+    pub fn new_1d(config: MollifierConfig, h: f64, device: &Device) -> Result<Self> {
+        Self::build(config, [1.0, h], device, false)
+    }
+
+    /// Operator for 2D fields of shape [ny, nx] with spacings `hx`, `hy`.
+    pub fn new_2d(config: MollifierConfig, hx: f64, hy: f64, device: &Device) -> Result<Self> {
+        Self::build(config, [hy, hx], device, true)
+    }
+
+    fn build(
+        config: MollifierConfig,
+        spacing: [f64; 2],
+        device: &Device,
+        two_d: bool,
+    ) -> Result<Self> {
+        check_size(config.size)?;
+        if spacing.iter().any(|h| !(h.is_finite() && *h > 0.0)) {
+            return Err(Error::Invalid(format!(
+                "grid spacing must be positive and finite (got {spacing:?})"
+            )));
+        }
+        let top = config.family.max_order().min(2);
+        let k = config.size;
+        let mut stencils = BTreeMap::new();
+        let upload = |w: Vec<f64>, shape: [usize; 4]| {
+            Tensor::<4>::from_data(TensorData::new(w, shape), device)
+        };
+        let scaled = |w: Vec<f64>, h: f64, order: usize| -> Vec<f64> {
+            let s = h.powi(order as i32);
+            w.into_iter().map(|v| v / s).collect()
+        };
+        let [hy, hx] = spacing;
+        if !two_d || config.layout == Layout2d::Separable {
+            for order in 0..=top {
+                let w = stencil_1d(config.family, k, order)?;
+                stencils.insert(
+                    Stencil::X(order),
+                    upload(scaled(w.clone(), hx, order), [1, 1, 1, k]),
+                );
+                if two_d {
+                    stencils.insert(
+                        Stencil::Y(order),
+                        upload(scaled(w, hy, order), [1, 1, k, 1]),
+                    );
+                }
+            }
+        } else {
+            for a in 0..=top {
+                for b in 0..=top - a {
+                    let w = stencil_2d_radial(config.family, k, a, b)?;
+                    let s = hx.powi(a as i32) * hy.powi(b as i32);
+                    stencils.insert(
+                        Stencil::Radial(a, b),
+                        upload(w.into_iter().map(|v| v / s).collect(), [1, 1, k, k]),
+                    );
+                }
+            }
+            if top >= 2 {
+                let xx = stencil_2d_radial(config.family, k, 2, 0)?;
+                let yy = stencil_2d_radial(config.family, k, 0, 2)?;
+                let lap = xx
+                    .iter()
+                    .zip(&yy)
+                    .map(|(a, b)| a / (hx * hx) + b / (hy * hy))
+                    .collect();
+                stencils.insert(Stencil::RadialLaplacian, upload(lap, [1, 1, k, k]));
+            }
+        }
+        Ok(Self {
+            config,
+            device: device.clone(),
+            stencils,
+        })
+    }
+
+    /// The configuration this operator was built with.
+    pub fn config(&self) -> &MollifierConfig {
+        &self.config
+    }
+
+    /// The device the stencils live on.
+    pub fn device(&self) -> &Device {
+        &self.device
+    }
+
+    /// Points dropped on each side under [`Boundary::Valid`] for these 1D orders (0 otherwise).
+    pub fn margin_1d(&self, orders: &[usize]) -> Result<usize> {
+        let plans = self.plans_1d(orders)?;
+        Ok(self.reach(&plans)[1])
+    }
+
+    /// Points dropped on each side [y, x] under [`Boundary::Valid`] for these 2D derivatives.
+    pub fn margin_2d(&self, derivs: &[Deriv2]) -> Result<[usize; 2]> {
+        let plans = self.plans_2d(derivs)?;
+        Ok(self.reach(&plans))
+    }
+
+    /// Mollified derivatives of orders `orders` (0 = u, up to 4) of the 1D field `g`.
+    pub fn derivatives_1d(&self, g: Tensor<1>, orders: &[usize]) -> Result<Vec<Tensor<1>>> {
+        let n = g.dims()[0];
+        let plans = self.plans_1d(orders)?;
+        let out = self.run(g.reshape([1, 1, 1, n]), &plans)?;
+        Ok(out
+            .into_iter()
+            .map(|t| {
+                let len = t.dims()[3];
+                t.reshape([len])
+            })
+            .collect())
+    }
+
+    /// Mollified derivatives `derivs` of the 2D field `g` of shape [ny, nx].
+    pub fn derivatives_2d(&self, g: Tensor<2>, derivs: &[Deriv2]) -> Result<Vec<Tensor<2>>> {
+        let [ny, nx] = g.dims();
+        let plans = self.plans_2d(derivs)?;
+        let out = self.run(g.reshape([1, 1, ny, nx]), &plans)?;
+        Ok(out
+            .into_iter()
+            .map(|t| {
+                let [_, _, h, w] = t.dims();
+                t.reshape([h, w])
+            })
+            .collect())
+    }
+
+    fn plans_1d(&self, orders: &[usize]) -> Result<Vec<Plan>> {
+        if self.stencils.contains_key(&Stencil::Y(0))
+            || self.stencils.contains_key(&Stencil::Radial(0, 0))
+        {
+            return Err(Error::Invalid(
+                "this operator was built for 2D fields".into(),
+            ));
+        }
+        orders
+            .iter()
+            .map(|&k| {
+                self.config.family.check_order(k)?;
+                let chain = match k {
+                    0..=2 => vec![Stencil::X(k)],
+                    3 => vec![Stencil::X(2), Stencil::X(1)],
+                    4 => vec![Stencil::X(2), Stencil::X(2)],
+                    _ => {
+                        return Err(Error::Invalid(format!(
+                            "1D derivatives go up to order 4 (asked {k})"
+                        )));
+                    }
+                };
+                Ok(vec![(1.0, chain)])
+            })
+            .collect()
+    }
+
+    fn plans_2d(&self, derivs: &[Deriv2]) -> Result<Vec<Plan>> {
+        use Stencil::{Radial as R, X, Y};
+        let radial = match self.config.layout {
+            Layout2d::Radial => true,
+            Layout2d::Separable if self.stencils.contains_key(&Y(0)) => false,
+            Layout2d::Separable => {
+                return Err(Error::Invalid(
+                    "this operator was built for 1D fields".into(),
+                ));
+            }
+        };
+        derivs
+            .iter()
+            .map(|&d| {
+                self.config.family.check_order(d.order())?;
+                let one = |chain: Vec<Stencil>| vec![(1.0, chain)];
+                Ok(match (radial, d) {
+                    (false, Deriv2::U) => one(vec![X(0), Y(0)]),
+                    (false, Deriv2::X) => one(vec![X(1), Y(0)]),
+                    (false, Deriv2::Y) => one(vec![X(0), Y(1)]),
+                    (false, Deriv2::Xx) => one(vec![X(2), Y(0)]),
+                    (false, Deriv2::Yy) => one(vec![X(0), Y(2)]),
+                    (false, Deriv2::Xy) => one(vec![X(1), Y(1)]),
+                    (false, Deriv2::Laplacian) => {
+                        vec![(1.0, vec![X(2), Y(0)]), (1.0, vec![X(0), Y(2)])]
+                    }
+                    (false, Deriv2::Xxxx) => one(vec![X(2), X(2), Y(0), Y(0)]),
+                    (false, Deriv2::Xxyy) => one(vec![X(2), X(0), Y(2), Y(0)]),
+                    (false, Deriv2::Yyyy) => one(vec![X(0), X(0), Y(2), Y(2)]),
+                    (false, Deriv2::Biharmonic) => vec![
+                        (1.0, vec![X(2), X(2), Y(0), Y(0)]),
+                        (2.0, vec![X(2), X(0), Y(2), Y(0)]),
+                        (1.0, vec![X(0), X(0), Y(2), Y(2)]),
+                    ],
+                    (true, Deriv2::U) => one(vec![R(0, 0)]),
+                    (true, Deriv2::X) => one(vec![R(1, 0)]),
+                    (true, Deriv2::Y) => one(vec![R(0, 1)]),
+                    (true, Deriv2::Xx) => one(vec![R(2, 0)]),
+                    (true, Deriv2::Yy) => one(vec![R(0, 2)]),
+                    (true, Deriv2::Xy) => one(vec![R(1, 1)]),
+                    (true, Deriv2::Laplacian) => one(vec![Stencil::RadialLaplacian]),
+                    (true, Deriv2::Xxxx) => one(vec![R(2, 0), R(2, 0)]),
+                    (true, Deriv2::Xxyy) => one(vec![R(2, 0), R(0, 2)]),
+                    (true, Deriv2::Yyyy) => one(vec![R(0, 2), R(0, 2)]),
+                    (true, Deriv2::Biharmonic) => {
+                        one(vec![Stencil::RadialLaplacian, Stencil::RadialLaplacian])
+                    }
+                })
+            })
+            .collect()
+    }
+
+    /// Half-width [y, x] a chain consumes.
+    fn chain_reach(&self, chain: &[Stencil]) -> [usize; 2] {
+        let m = self.config.size / 2;
+        chain.iter().fold([0, 0], |[ry, rx], s| match s {
+            Stencil::X(_) => [ry, rx + m],
+            Stencil::Y(_) => [ry + m, rx],
+            Stencil::Radial(..) | Stencil::RadialLaplacian => [ry + m, rx + m],
+        })
+    }
+
+    /// Largest reach over all chains: the common output region is this much inside the grid.
+    fn reach(&self, plans: &[Plan]) -> [usize; 2] {
+        plans
+            .iter()
+            .flatten()
+            .map(|(_, chain)| self.chain_reach(chain))
+            .fold([0, 0], |[a, b], [c, d]| [a.max(c), b.max(d)])
+    }
+
+    fn run(&self, g: Tensor<4>, plans: &[Plan]) -> Result<Vec<Tensor<4>>> {
+        let [_, _, ny, nx] = g.dims();
+        let reach = self.reach(plans);
+        let input = match self.config.boundary {
+            Boundary::Valid => {
+                for (axis, &r) in reach.iter().enumerate() {
+                    let n = [ny, nx][axis];
+                    if n <= 2 * r {
+                        return Err(Error::KernelTooWide {
+                            size: self.config.size,
+                            support: 2 * r + 1,
+                            points: n,
+                        });
+                    }
+                }
+                g
+            }
+            policy => pad(g, reach, policy, self.config.size)?,
+        };
+        // Evaluate every distinct chain prefix once, siblings batched per stencil shape.
+        let chains: Vec<&[Stencil]> = plans.iter().flatten().map(|(_, c)| c.as_slice()).collect();
+        let mut values: BTreeMap<Vec<Stencil>, Tensor<4>> = BTreeMap::new();
+        let depth = chains.iter().map(|c| c.len()).max().unwrap_or(0);
+        for level in 1..=depth {
+            // Children of each parent prefix at this level, grouped by stencil shape.
+            let mut groups: BTreeMap<(Vec<Stencil>, [usize; 2]), Vec<Stencil>> = BTreeMap::new();
+            for c in chains.iter().filter(|c| c.len() >= level) {
+                let (parent, child) = (c[..level - 1].to_vec(), c[level - 1]);
+                let dims = self.stencils[&child].dims();
+                let siblings = groups.entry((parent, [dims[2], dims[3]])).or_default();
+                if !siblings.contains(&child) {
+                    siblings.push(child);
+                }
+            }
+            for ((parent, _), children) in groups {
+                let source = if parent.is_empty() {
+                    input.clone()
+                } else {
+                    values[&parent].clone()
+                };
+                let weights = Tensor::cat(
+                    children.iter().map(|s| self.stencils[s].clone()).collect(),
+                    0,
+                );
+                let out = conv(source, weights);
+                let [_, c, h, w] = out.dims();
+                for (i, child) in children.into_iter().enumerate() {
+                    let mut key = parent.clone();
+                    key.push(child);
+                    let t = if c == 1 {
+                        out.clone()
+                    } else {
+                        out.clone().narrow(1, i, 1)
+                    };
+                    values.insert(key, t.reshape([1, 1, h, w]));
+                }
+            }
+        }
+        Ok(plans
+            .iter()
+            .map(|plan| {
+                plan.iter()
+                    .map(|(coef, chain)| {
+                        let [ry, rx] = self.chain_reach(chain);
+                        let t = values[chain.as_slice()].clone();
+                        let [_, _, h, w] = t.dims();
+                        let (cy, cx) = (reach[0] - ry, reach[1] - rx);
+                        let t = t.slice([0..1, 0..1, cy..h - cy, cx..w - cx]);
+                        if *coef == 1.0 { t } else { t * *coef }
+                    })
+                    .reduce(|a, b| a + b)
+                    .expect("every plan has at least one chain")
+            })
+            .collect())
+    }
+}
+
+/// A valid (unpadded) stride-1 convolution.
+///
+/// The flatten/reshape round trip works around a wgpu issue: conv2d's output fed straight
+/// into an elementwise op gave wrong values (errors up to ~20, likely its NHWC output layout
+/// under fusion, cf. tracel-ai/cubek#312). A regression test compares wgpu with the CPU on it.
+fn conv(x: Tensor<4>, w: Tensor<4>) -> Tensor<4> {
+    let y = conv2d(x, w, None, ConvOptions::new([1, 1], [0, 0], [1, 1], 1));
+    let dims = y.dims();
+    y.reshape([dims.iter().product::<usize>()]).reshape(dims)
+}
+
+/// Pads a [1, 1, ny, nx] field by `reach` = [py, px] points on each side.
+fn pad(g: Tensor<4>, reach: [usize; 2], policy: Boundary, size: usize) -> Result<Tensor<4>> {
+    let [_, _, ny, nx] = g.dims();
+    match policy {
+        Boundary::Valid => Ok(g),
+        Boundary::Reflect => {
+            if reach[0] >= ny || reach[1] >= nx {
+                return Err(Error::KernelTooWide {
+                    size,
+                    support: 2 * reach[0].max(reach[1]) + 1,
+                    points: if reach[0] >= ny { ny } else { nx },
+                });
+            }
+            Ok(g.pad(
+                [(reach[0], reach[0]), (reach[1], reach[1])],
+                PadMode::Reflect,
+            ))
+        }
+        Boundary::Extrapolate => {
+            let g = extrapolate_last_axis(g, reach[1], size)?;
+            let g = extrapolate_last_axis(g.swap_dims(2, 3), reach[0], size)?;
+            Ok(g.swap_dims(2, 3))
+        }
+    }
+}
+
+/// Extends the last axis by `p` points each side with a least-squares polynomial fitted to a
+/// window of `2p + 1` edge points (at least degree + 2): a fixed linear map, so autodiff flows.
+fn extrapolate_last_axis(g: Tensor<4>, p: usize, size: usize) -> Result<Tensor<4>> {
+    if p == 0 {
+        return Ok(g);
+    }
+    let [_, _, rows, n] = g.dims();
+    let window = (2 * p + 1).max(EXTRAPOLATION_DEGREE + 2);
+    if window > n {
+        return Err(Error::KernelTooWide {
+            size,
+            support: window,
+            points: n,
+        });
+    }
+    let left = extrapolation_matrix(window, p);
+    // Right side: the mirror image of the left map.
+    let right: Vec<f64> = (0..window)
+        .flat_map(|i| (0..p).map(move |j| (i, j)))
+        .map(|(i, j)| left[(window - 1 - i) * p + (p - 1 - j)])
+        .collect();
+    let device = g.device();
+    let upload = |w: Vec<f64>| Tensor::<2>::from_data(TensorData::new(w, [window, p]), &device);
+    let flat = g.reshape([rows, n]);
+    let lo = flat
+        .clone()
+        .slice([0..rows, 0..window])
+        .matmul(upload(left));
+    let hi = flat
+        .clone()
+        .slice([0..rows, n - window..n])
+        .matmul(upload(right));
+    Ok(Tensor::cat(vec![lo, flat, hi], 1).reshape([1, 1, rows, n + 2 * p]))
+}
+
+/// `window × p` map from the first `window` samples to the `p` samples before them
+/// (column j is position j − p), by a least-squares polynomial of degree 3.
+fn extrapolation_matrix(window: usize, p: usize) -> Vec<f64> {
+    let d = EXTRAPOLATION_DEGREE + 1;
+    // Positions scaled to [0, 1] keep the normal equations well conditioned.
+    let x: Vec<f64> = (0..window).map(|i| i as f64 / window as f64).collect();
+    let gram: Vec<Vec<f64>> = (0..d)
+        .map(|a| {
+            (0..d)
+                .map(|b| x.iter().map(|v| v.powi((a + b) as i32)).sum())
+                .collect()
+        })
+        .collect();
+    let inverse: Vec<Vec<f64>> = (0..d)
+        .map(|col| {
+            let e: Vec<f64> = (0..d).map(|r| if r == col { 1.0 } else { 0.0 }).collect();
+            crate::stencil::solve(gram.clone(), e)
+                .expect("Vandermonde Gram matrix of ≥ 4 distinct points is regular")
+        })
+        .collect();
+    // Weight of sample i in coefficient a: (G⁻¹ Vᵀ)[a][i] = Σ_b G⁻¹[a][b]·x_iᵇ.
+    let weight =
+        |a: usize, xi: f64| -> f64 { (0..d).map(|b| inverse[b][a] * xi.powi(b as i32)).sum() };
+    let mut map = vec![0.0; window * p];
+    for (i, &xi) in x.iter().enumerate() {
+        for j in 0..p {
+            let target = (j as f64 - p as f64) / window as f64;
+            map[i * p + j] = (0..d).map(|a| weight(a, xi) * target.powi(a as i32)).sum();
+        }
+    }
+    map
+}
