@@ -30,12 +30,38 @@ pub enum Error {
         /// Points on the grid axis.
         points: usize,
     },
+    /// Input data that cannot be used, naming where it came from (a file, a field).
+    #[error("{source_name}: {message}")]
+    Data {
+        /// File name or field the data came from.
+        source_name: String,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// A file could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The path involved.
+        path: String,
+        /// The operating system's error.
+        source: std::io::Error,
+    },
     /// Any other invalid argument, described in words.
     #[error("{0}")]
     Invalid(String),
     /// The compute backend failed or could not be initialised.
     #[error("backend: {0}")]
     Backend(String),
+}
+
+impl Error {
+    /// A [`Error::Data`] for `source_name`.
+    pub fn data(source_name: &str, message: impl Into<String>) -> Self {
+        Self::Data {
+            source_name: source_name.to_string(),
+            message: message.into(),
+        }
+    }
 }
 
 /// Result alias used throughout the core.

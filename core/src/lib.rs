@@ -4,16 +4,25 @@
 //! and the PDE residual's derivatives come from convolutions with analytic kernel derivatives,
 //! u = g∗φ_ε and Dᵏu = g∗Dᵏφ_ε, instead of recursive autodiff through the network.
 //!
-//! Data flows one way: [`kernel`] (continuous φ and its derivatives) → [`stencil`] (sampled,
-//! moment-corrected taps) → [`mollifier`] (burn convolutions with autodiff) on a device chosen
-//! by [`backend`]. Builds for native targets and `wasm32-unknown-unknown` alike.
+//! Data flows one way: [`problems`] (simulators with known ground truth) → [`dataset`]
+//! (grid + fields, [`io`] formats) → derivatives: [`kernel`] (continuous φ and its
+//! derivatives) → [`stencil`] (sampled, moment-corrected taps) → [`mollifier`] (burn
+//! convolutions with autodiff) on a device chosen by [`backend`]. [`regression`] turns point
+//! localisations into fields. Builds for native targets and `wasm32-unknown-unknown` alike.
 
 pub mod backend;
+pub mod dataset;
 pub mod error;
+pub mod grid;
+pub mod io;
 pub mod kernel;
 pub mod mollifier;
+pub mod problems;
+pub mod regression;
 pub mod stencil;
 
+pub use dataset::{Dataset, Role};
 pub use error::{Error, Result};
+pub use grid::{Axis, Grid};
 pub use kernel::{Kernel, KernelFamily};
 pub use mollifier::{Boundary, Deriv2, Layout2d, Mollifier, MollifierConfig};
