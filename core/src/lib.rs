@@ -15,6 +15,7 @@ pub mod dataset;
 pub mod error;
 pub mod grid;
 pub mod io;
+pub mod jet;
 pub mod kernel;
 pub mod mollifier;
 pub mod problems;

@@ -33,19 +33,45 @@ fn config(size: usize) -> MollifierConfig {
 #[test]
 fn heat_residual_vanishes_for_the_true_conductivity() {
     let device = Device::flex();
-    let ds = heat::simulate(heat::Case::Smooth, heat::Form::NonDivergence, Size::Quick, &Observation::default()).unwrap();
+    let ds = heat::simulate(
+        heat::Case::Smooth,
+        heat::Form::NonDivergence,
+        Size::Quick,
+        &Observation::default(),
+    )
+    .unwrap();
     let n = ds.grid.x().n;
     let h = ds.grid.x().step;
     let op = Mollifier::new_2d(config(7), h, h, &device).unwrap();
     let m = op.margin_2d(&[Deriv2::Laplacian]).unwrap();
-    let lap = op.derivatives_2d(tensor2(ds.field("T_clean").unwrap(), n, &device), &[Deriv2::Laplacian]).unwrap().remove(0);
+    let lap = op
+        .derivatives_2d(
+            tensor2(ds.field("T_clean").unwrap(), n, &device),
+            &[Deriv2::Laplacian],
+        )
+        .unwrap()
+        .remove(0);
     let k = crop(tensor2(ds.field("k").unwrap(), n, &device), m);
     let f = crop(tensor2(ds.field("f").unwrap(), n, &device), m);
     let zero = k.zeros_like();
-    let r_true = rms(heat::residual(heat::Form::NonDivergence, k.clone(), lap.clone(), zero.clone(), f.clone()));
-    let r_wrong = rms(heat::residual(heat::Form::NonDivergence, k.ones_like(), lap, zero, f.clone()));
+    let r_true = rms(heat::residual(
+        heat::Form::NonDivergence,
+        k.clone(),
+        lap.clone(),
+        zero.clone(),
+        f.clone(),
+    ));
+    let r_wrong = rms(heat::residual(
+        heat::Form::NonDivergence,
+        k.ones_like(),
+        lap,
+        zero,
+        f.clone(),
+    ));
     let scale = rms(f);
-    println!("heat: RMS residual {r_true:.3e} with the true k, {r_wrong:.3e} with k = 1 (source RMS {scale})");
+    println!(
+        "heat: RMS residual {r_true:.3e} with the true k, {r_wrong:.3e} with k = 1 (source RMS {scale})"
+    );
     assert!(r_true < 0.02 * scale, "{r_true}");
     assert!(r_wrong > 10.0 * r_true);
 }
@@ -54,13 +80,25 @@ fn heat_residual_vanishes_for_the_true_conductivity() {
 fn langevin_residual_vanishes_for_the_true_forcing() {
     let device = Device::flex();
     let p = langevin::Params::default();
-    let ds = langevin::simulate(langevin::Case::Varying, Size::Paper, &p, &Observation::default()).unwrap();
+    let ds = langevin::simulate(
+        langevin::Case::Varying,
+        Size::Paper,
+        &p,
+        &Observation::default(),
+    )
+    .unwrap();
     let n = ds.grid.x().n;
     let op = Mollifier::new_1d(config(11), ds.grid.x().step, &device).unwrap();
     let m = op.margin_1d(&[0, 1]).unwrap();
-    let v = Tensor::<1>::from_data(TensorData::new(ds.field("v_clean").unwrap().to_vec(), [n]), &device);
+    let v = Tensor::<1>::from_data(
+        TensorData::new(ds.field("v_clean").unwrap().to_vec(), [n]),
+        &device,
+    );
     let out = op.derivatives_1d(v, &[0, 1]).unwrap();
-    let forcing = Tensor::<1>::from_data(TensorData::new(ds.field("F").unwrap()[m..n - m].to_vec(), [n - 2 * m]), &device);
+    let forcing = Tensor::<1>::from_data(
+        TensorData::new(ds.field("F").unwrap()[m..n - m].to_vec(), [n - 2 * m]),
+        &device,
+    );
     let r = langevin::residual(out[0].clone(), out[1].clone(), forcing.clone(), p.gamma);
     let r = rms(r.reshape([1, n - 2 * m]));
     let scale = rms(forcing.reshape([1, n - 2 * m]));
@@ -72,15 +110,34 @@ fn langevin_residual_vanishes_for_the_true_forcing() {
 fn chromatin_residual_vanishes_for_the_true_methylation_rate() {
     let device = Device::flex();
     let p = chromatin::Params::default();
-    let ds = chromatin::simulate(chromatin::Case::Patterned, Size::Paper, &p, &Observation::default()).unwrap();
+    let ds = chromatin::simulate(
+        chromatin::Case::Patterned,
+        Size::Paper,
+        &p,
+        &Observation::default(),
+    )
+    .unwrap();
     let n = ds.grid.x().n;
     let h = ds.grid.x().step;
     let op = Mollifier::new_2d(config(9), h, h, &device).unwrap();
-    let wanted = [Deriv2::U, Deriv2::X, Deriv2::Y, Deriv2::Laplacian, Deriv2::Biharmonic];
+    let wanted = [
+        Deriv2::U,
+        Deriv2::X,
+        Deriv2::Y,
+        Deriv2::Laplacian,
+        Deriv2::Biharmonic,
+    ];
     let m = op.margin_2d(&wanted).unwrap();
-    let d = op.derivatives_2d(tensor2(ds.field("phi_d_clean").unwrap(), n, &device), &wanted).unwrap();
+    let d = op
+        .derivatives_2d(
+            tensor2(ds.field("phi_d_clean").unwrap(), n, &device),
+            &wanted,
+        )
+        .unwrap();
     // Same request as for φ_d, so both come back on the same (biharmonic-sized) interior.
-    let w = op.derivatives_2d(tensor2(ds.field("phi_w").unwrap(), n, &device), &wanted).unwrap();
+    let w = op
+        .derivatives_2d(tensor2(ds.field("phi_w").unwrap(), n, &device), &wanted)
+        .unwrap();
     let gamma = crop(tensor2(ds.field("gamma").unwrap(), n, &device), m);
     let fields = |gamma: Tensor<2>| chromatin::Fields {
         phi_d: d[0].clone(),
@@ -97,7 +154,9 @@ fn chromatin_residual_vanishes_for_the_true_methylation_rate() {
     let reaction_scale = rms((gamma.clone() + 1.0) * d[0].clone());
     let r_true = rms(chromatin::residual(&p, fields(gamma.clone())));
     let r_wrong = rms(chromatin::residual(&p, fields(gamma.ones_like())));
-    println!("chromatin: RMS residual {r_true:.3e} with the true Γ, {r_wrong:.3e} with Γ = 1 (reaction RMS {reaction_scale:.3})");
+    println!(
+        "chromatin: RMS residual {r_true:.3e} with the true Γ, {r_wrong:.3e} with Γ = 1 (reaction RMS {reaction_scale:.3})"
+    );
     assert!(r_true < 0.02 * reaction_scale, "{r_true}");
     assert!(r_wrong > 10.0 * r_true);
 }
