@@ -21,7 +21,7 @@ step "clippy (native)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
 step "clippy (wasm32)"
-cargo clippy -p mollify-core -p mollify-web --all-targets --target wasm32-unknown-unknown --locked -- -D warnings
+cargo clippy -p mollify-core -p mollify-web --lib --tests --target wasm32-unknown-unknown --locked -- -D warnings
 
 step "native tests (flex CPU and wgpu on Vulkan)"
 cargo build --workspace --locked

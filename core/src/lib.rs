@@ -12,15 +12,18 @@
 
 pub mod backend;
 pub mod dataset;
+pub mod engine;
 pub mod error;
 pub mod grid;
 pub mod io;
 pub mod jet;
 pub mod kernel;
+pub mod model;
 pub mod mollifier;
 pub mod problems;
 pub mod regression;
 pub mod stencil;
+pub mod train;
 
 pub use dataset::{Dataset, Role};
 pub use error::{Error, Result};

@@ -83,3 +83,46 @@ async fn auto_selection_falls_back_to_cpu_with_a_reason() {
         common::derivatives_1d_match_analytic(&selected.device).await;
     }
 }
+
+/// One training step of every engine on the quick heat problem (the browser demo's work unit).
+async fn one_step_of_each_engine(device: &Device) {
+    use mollify_core::engine::EngineKind;
+    use mollify_core::problems::{Observation, Size, heat};
+    use mollify_core::train::{TrainConfig, Trainer};
+    let ds = heat::simulate(
+        heat::Case::Smooth,
+        heat::Form::NonDivergence,
+        Size::Quick,
+        &Observation::default(),
+    )
+    .unwrap();
+    for engine in EngineKind::ALL {
+        let config = TrainConfig::new()
+            .with_engine(engine)
+            .with_width(16)
+            .with_depth(2);
+        let mut trainer = Trainer::new(&ds, config, device).unwrap();
+        let first = trainer.step().await.unwrap();
+        let second = trainer.step().await.unwrap();
+        report!(
+            "{}: losses {:.3e}, {:.3e}; {:.1} ms/step",
+            engine.name(),
+            first.loss,
+            second.loss,
+            1e3 * second.seconds
+        );
+        assert!(first.loss.is_finite() && second.loss.is_finite() && second.loss < first.loss);
+    }
+}
+
+#[wasm_bindgen_test]
+async fn one_training_step_of_each_engine_on_cpu() {
+    one_step_of_each_engine(&Device::flex()).await;
+}
+
+#[wasm_bindgen_test]
+async fn one_training_step_of_each_engine_on_webgpu() {
+    if let Some(gpu) = webgpu().await {
+        one_step_of_each_engine(&gpu).await;
+    }
+}
