@@ -12,7 +12,7 @@ use crate::dataset::Dataset;
 use crate::engine::{Derivs, EngineKind, Needs, need};
 use crate::error::{Error, Result};
 use crate::jet::{Jet, JetLayout};
-use crate::model::{Pinn, PinnConfig};
+use crate::model::{Arch, Network};
 use crate::mollifier::{Boundary, Deriv2, Mollifier, MollifierConfig};
 use crate::problems::{self, chromatin, heat, pearson};
 
@@ -25,7 +25,10 @@ pub struct TrainConfig {
     /// Mollifier kernel (mollifier engine only).
     #[config(default = "MollifierConfig::default()")]
     pub mollifier: MollifierConfig,
-    /// Network depth (hidden layers).
+    /// Network architecture.
+    #[config(default = "Arch::Pinn")]
+    pub arch: Arch,
+    /// Network depth (hidden layers; PirateNet: one block per three layers).
     #[config(default = 4)]
     pub depth: usize,
     /// Network width.
@@ -180,7 +183,7 @@ struct Targets {
 pub struct Trainer {
     config: TrainConfig,
     physics: Physics,
-    model: Pinn,
+    model: Network,
     optim: ModuleOptimizer,
     device: Device,
     /// Largest device memory reserved after any step, where the backend reports it.
@@ -385,10 +388,14 @@ impl Trainer {
             mask_count,
             known,
         };
-        let model = PinnConfig::new(dims)
-            .with_depth(config.depth)
-            .with_width(config.width)
-            .init(&device);
+        let model = Network::new(
+            config.arch,
+            dims,
+            config.width,
+            config.depth,
+            config.seed,
+            &device,
+        );
         let truth = physics
             .truth()
             .map(|name| ds.field(name).map(<[f64]>::to_vec))

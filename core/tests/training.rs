@@ -5,7 +5,7 @@ use burn::tensor::{Device, Tensor, TensorData};
 use futures_lite::future::block_on;
 use mollify_core::engine::EngineKind;
 use mollify_core::jet::{Jet, JetLayout};
-use mollify_core::model::PinnConfig;
+use mollify_core::model::{Arch, PinnConfig};
 use mollify_core::problems::{Observation, Size, chromatin, heat, langevin, ode};
 use mollify_core::train::{TrainConfig, Trainer};
 use mollify_core::{Dataset, Deriv2, KernelFamily, Mollifier, MollifierConfig};
