@@ -153,6 +153,16 @@ impl Net {
     }
 }
 
+/// max |a − b| over the points, relative to max |b| (floored at 1e-3 for vanishing derivatives).
+fn max_relative_difference(a: &[f64], b: &[f64]) -> f64 {
+    let scale = b.iter().fold(0.0f64, |m, v| m.max(v.abs())).max(1e-3);
+    a.iter()
+        .zip(b)
+        .map(|(p, q)| (p - q).abs())
+        .fold(0.0, f64::max)
+        / scale
+}
+
 type Plain<'a> = &'a dyn Fn(&[f64], &[f64]) -> Vec<f64>;
 
 /// ∂ₓᵃ∂ᵧᵇ by nested 8th-order central differences (step h) of a plain evaluation.
@@ -217,13 +227,7 @@ fn network_jets_match_finite_differences_for_every_layer_type() {
             )
         };
         let fd = finite_difference(&plain, &xs, &ys, a, b, 0.01);
-        let scale = fd.iter().fold(0.0f64, |m, v| m.max(v.abs())).max(1e-3);
-        let err = jet
-            .iter()
-            .zip(&fd)
-            .map(|(p, q)| (p - q).abs())
-            .fold(0.0, f64::max)
-            / scale;
+        let err = max_relative_difference(&jet, &fd);
         println!(
             "network ∂x^{a}∂y^{b}: jet vs finite differences, max relative difference {err:.1e}"
         );
@@ -257,13 +261,7 @@ fn model_jets_match_finite_differences() {
         for (a, b) in [(1, 0), (0, 2), (1, 1), (2, 2), (4, 0)] {
             let jet = read(u.derivative(a, b).unwrap());
             let fd = finite_difference(&plain, &xs, &ys, a, b, 0.003);
-            let scale = fd.iter().fold(0.0f64, |m, v| m.max(v.abs())).max(1e-3);
-            let err = jet
-                .iter()
-                .zip(&fd)
-                .map(|(p, q)| (p - q).abs())
-                .fold(0.0, f64::max)
-                / scale;
+            let err = max_relative_difference(&jet, &fd);
             println!(
                 "{} ∂x^{a}∂y^{b}: jet vs finite differences {err:.1e}",
                 arch.name()
