@@ -80,25 +80,6 @@ fn main() -> mollify_core::Result<()> {
             1e3 * seconds / steps as f64,
             trainer.peak_memory_bytes().unwrap_or(0) as f64 / (1024.0 * 1024.0)
         );
-        if std::env::var("DUMP").is_ok() {
-            let p = block_on(trainer.parameter())?;
-            let k = ds.field("k")?;
-            for m in [5, 8, 12, 16] {
-                let c = mollify_core::train::Metrics::compare(&p, k, [64, 64], [m, m]);
-                println!(
-                    "margin {m}: corr {:.3} lap {:.3}",
-                    c.correlation,
-                    c.laplacian_correlation.unwrap()
-                );
-            }
-            for j in (0..64).step_by(8) {
-                let row: Vec<String> = (0..64)
-                    .step_by(8)
-                    .map(|i| format!("{:.2}/{:.2}", p[j * 64 + i], k[j * 64 + i]))
-                    .collect();
-                println!("{}", row.join(" "));
-            }
-        }
     }
     Ok(())
 }

@@ -116,3 +116,42 @@ pub fn need(t: &Option<Tensor<1>>, what: &str) -> Tensor<1> {
     t.clone()
         .unwrap_or_else(|| panic!("engine did not provide {what}"))
 }
+
+/// Second-order central differences on a [ny, nx] field (1D: [1, n]); each output is one
+/// point shorter on each side of every differenced axis.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct FiniteDifferences {
+    /// [hy, hx]
+    pub(crate) spacing: [f64; 2],
+    /// Whether the field is 2D (else [1, n]).
+    pub(crate) two_d: bool,
+}
+
+impl FiniteDifferences {
+    fn shift(&self, u: &Tensor<2>, dy: isize, dx: isize) -> Tensor<2> {
+        let [ny, nx] = u.dims();
+        let my = usize::from(self.two_d);
+        let ys = (my as isize + dy) as usize..(ny as isize - my as isize + dy) as usize;
+        let xs = (1 + dx) as usize..(nx as isize - 1 + dx) as usize;
+        u.clone().slice([ys, xs])
+    }
+
+    pub(crate) fn gradient(&self, u: Tensor<2>) -> [Option<Tensor<2>>; 2] {
+        let [hy, hx] = self.spacing;
+        let dx = (self.shift(&u, 0, 1) - self.shift(&u, 0, -1)) / (2.0 * hx);
+        let dy = self
+            .two_d
+            .then(|| (self.shift(&u, 1, 0) - self.shift(&u, -1, 0)) / (2.0 * hy));
+        [Some(dx), dy]
+    }
+
+    pub(crate) fn laplacian(&self, u: Tensor<2>) -> Tensor<2> {
+        let [hy, hx] = self.spacing;
+        let c = self.shift(&u, 0, 0);
+        let mut lap = (self.shift(&u, 0, 1) + self.shift(&u, 0, -1) - c.clone() * 2.0) / (hx * hx);
+        if self.two_d {
+            lap = lap + (self.shift(&u, 1, 0) + self.shift(&u, -1, 0) - c * 2.0) / (hy * hy);
+        }
+        lap
+    }
+}

@@ -18,6 +18,7 @@ pub mod grid;
 pub mod io;
 pub mod jet;
 pub mod kernel;
+pub mod metrics;
 pub mod model;
 pub mod mollifier;
 pub mod problems;

@@ -9,12 +9,13 @@ use burn::tensor::{Device, Tensor, TensorData};
 use web_time::Instant;
 
 use crate::dataset::Dataset;
-use crate::engine::{Derivs, EngineKind, Needs, need};
+use crate::engine::{Derivs, EngineKind, FiniteDifferences, Needs, need};
 use crate::error::{Error, Result};
 use crate::jet::{Jet, JetLayout};
+use crate::metrics::{Metrics, crop_values};
 use crate::model::{Arch, Network};
 use crate::mollifier::{Boundary, Deriv2, Mollifier, MollifierConfig};
-use crate::problems::{self, chromatin, heat, pearson};
+use crate::problems::{self, chromatin, heat};
 
 /// Everything a training run is parameterised by.
 #[derive(Config, Debug)]
@@ -220,14 +221,6 @@ impl std::fmt::Debug for Trainer {
 fn tensor1(v: Vec<f64>, device: &Device) -> Tensor<1> {
     let n = v.len();
     Tensor::from_data(TensorData::new(v, [n]), device)
-}
-
-/// Crops a C-order [ny, nx] field to [m_y..ny−m_y, m_x..nx−m_x], flattened.
-fn crop_values(v: &[f64], shape: [usize; 2], m: [usize; 2]) -> Vec<f64> {
-    let [ny, nx] = shape;
-    (m[0]..ny - m[0])
-        .flat_map(|j| (m[1]..nx - m[1]).map(move |i| v[j * nx + i]))
-        .collect()
 }
 
 fn crop(t: Tensor<2>, m: [usize; 2]) -> Tensor<2> {
@@ -790,89 +783,4 @@ fn known_derivatives(
             ]
         }
     })
-}
-
-/// Second-order central differences on a [ny, nx] field (1D: [1, n]); each output is one
-/// point shorter on each side of every differenced axis.
-#[derive(Debug, Clone, Copy)]
-struct FiniteDifferences {
-    spacing: [f64; 2],
-    two_d: bool,
-}
-
-impl FiniteDifferences {
-    fn shift(&self, u: &Tensor<2>, dy: isize, dx: isize) -> Tensor<2> {
-        let [ny, nx] = u.dims();
-        let my = usize::from(self.two_d);
-        let ys = (my as isize + dy) as usize..(ny as isize - my as isize + dy) as usize;
-        let xs = (1 + dx) as usize..(nx as isize - 1 + dx) as usize;
-        u.clone().slice([ys, xs])
-    }
-
-    fn gradient(&self, u: Tensor<2>) -> [Option<Tensor<2>>; 2] {
-        let [hy, hx] = self.spacing;
-        let dx = (self.shift(&u, 0, 1) - self.shift(&u, 0, -1)) / (2.0 * hx);
-        let dy = self
-            .two_d
-            .then(|| (self.shift(&u, 1, 0) - self.shift(&u, -1, 0)) / (2.0 * hy));
-        [Some(dx), dy]
-    }
-
-    fn laplacian(&self, u: Tensor<2>) -> Tensor<2> {
-        let [hy, hx] = self.spacing;
-        let c = self.shift(&u, 0, 0);
-        let mut lap = (self.shift(&u, 0, 1) + self.shift(&u, 0, -1) - c.clone() * 2.0) / (hx * hx);
-        if self.two_d {
-            lap = lap + (self.shift(&u, 1, 0) + self.shift(&u, -1, 0) - c * 2.0) / (hy * hy);
-        }
-        lap
-    }
-}
-
-/// How well a recovered parameter matches the truth (the paper's Table 2 metrics).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Metrics {
-    /// Pearson correlation over the grid (spatial in 2D, temporal in 1D).
-    pub correlation: f64,
-    /// Relative error of the mean level.
-    pub mean_error: f64,
-    /// ‖p − p*‖₂/‖p*‖₂.
-    pub relative_l2: f64,
-    /// Correlation of the five-point Laplacians (2D only).
-    pub laplacian_correlation: Option<f64>,
-}
-
-impl Metrics {
-    /// Compares `p` with `truth` on the evaluation region (inside `margin`).
-    pub fn compare(p: &[f64], truth: &[f64], shape: [usize; 2], margin: [usize; 2]) -> Self {
-        let (a, b) = (
-            crop_values(p, shape, margin),
-            crop_values(truth, shape, margin),
-        );
-        let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
-        let norm = |v: &[f64]| v.iter().map(|x| x * x).sum::<f64>().sqrt();
-        let diff: Vec<f64> = a.iter().zip(&b).map(|(x, y)| x - y).collect();
-        let laplacian_correlation = (shape[0] > 2).then(|| {
-            let lap = |v: &[f64]| -> Vec<f64> {
-                let [ny, nx] = shape;
-                (margin[0].max(1)..ny - margin[0].max(1))
-                    .flat_map(|j| (margin[1].max(1)..nx - margin[1].max(1)).map(move |i| (i, j)))
-                    .map(|(i, j)| {
-                        v[j * nx + i + 1]
-                            + v[j * nx + i - 1]
-                            + v[(j + 1) * nx + i]
-                            + v[(j - 1) * nx + i]
-                            - 4.0 * v[j * nx + i]
-                    })
-                    .collect()
-            };
-            pearson(&lap(p), &lap(truth))
-        });
-        Self {
-            correlation: pearson(&a, &b),
-            mean_error: (mean(&a) - mean(&b)).abs() / mean(&b).abs().max(1e-12),
-            relative_l2: norm(&diff) / norm(&b).max(1e-12),
-            laplacian_correlation,
-        }
-    }
 }
