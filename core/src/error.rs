@@ -64,5 +64,25 @@ impl Error {
     }
 }
 
+/// Parses a name into one of `all` by `name`, or says which names are accepted: every named
+/// choice (kernels, cases, forms) parses the same way and fails with the same kind of message.
+pub(crate) fn parse_named<T: Copy>(
+    s: &str,
+    all: &[T],
+    name: impl Fn(T) -> &'static str,
+    what: &str,
+) -> Result<T> {
+    all.iter()
+        .copied()
+        .find(|v| name(*v).eq_ignore_ascii_case(s))
+        .ok_or_else(|| {
+            let names: Vec<&str> = all.iter().map(|v| name(*v)).collect();
+            Error::Invalid(format!(
+                "unknown {what} '{s}' (expected one of: {})",
+                names.join(", ")
+            ))
+        })
+}
+
 /// Result alias used throughout the core.
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -141,14 +141,7 @@ impl std::fmt::Display for KernelFamily {
 impl std::str::FromStr for KernelFamily {
     type Err = Error;
     fn from_str(s: &str) -> Result<Self> {
-        Self::ALL
-            .into_iter()
-            .find(|k| k.name().eq_ignore_ascii_case(s))
-            .ok_or_else(|| {
-                Error::Invalid(format!(
-                    "unknown kernel '{s}' (expected bump, poly2, poly4 or sine)"
-                ))
-            })
+        crate::error::parse_named(s, &Self::ALL, Self::name, "kernel")
     }
 }
 

@@ -25,6 +25,9 @@ pub enum Form {
 }
 
 impl Form {
+    /// Both forms.
+    pub const ALL: [Form; 2] = [Self::NonDivergence, Self::Divergence];
+
     /// The name used on the command line and in manifests.
     pub fn name(self) -> &'static str {
         match self {
@@ -37,14 +40,7 @@ impl Form {
 impl std::str::FromStr for Form {
     type Err = Error;
     fn from_str(s: &str) -> Result<Self> {
-        [Self::NonDivergence, Self::Divergence]
-            .into_iter()
-            .find(|f| f.name() == s)
-            .ok_or_else(|| {
-                Error::Invalid(format!(
-                    "unknown heat form '{s}' (expected non-divergence or divergence)"
-                ))
-            })
+        crate::error::parse_named(s, &Self::ALL, Self::name, "heat form")
     }
 }
 
@@ -90,14 +86,7 @@ impl Case {
 impl std::str::FromStr for Case {
     type Err = Error;
     fn from_str(s: &str) -> Result<Self> {
-        Self::ALL
-            .into_iter()
-            .find(|c| c.name() == s)
-            .ok_or_else(|| {
-                Error::Invalid(format!(
-                    "unknown heat case '{s}' (expected constant, smooth or sharp)"
-                ))
-            })
+        crate::error::parse_named(s, &Self::ALL, Self::name, "heat case")
     }
 }
 

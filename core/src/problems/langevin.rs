@@ -55,10 +55,7 @@ impl Case {
 impl std::str::FromStr for Case {
     type Err = Error;
     fn from_str(s: &str) -> Result<Self> {
-        Self::ALL
-            .into_iter()
-            .find(|c| c.name() == s)
-            .ok_or_else(|| Error::Invalid(format!("unknown Langevin case '{s}' (expected constant, noisy, varying or varying-noisy)")))
+        crate::error::parse_named(s, &Self::ALL, Self::name, "Langevin case")
     }
 }
 
