@@ -650,6 +650,20 @@ impl Trainer {
         Ok(report)
     }
 
+    /// The solution u on the data region (the whole grid, less the mollifier's Valid margin),
+    /// C order: for forward problems, the answer.
+    pub async fn solution(&self) -> Result<Vec<f64>> {
+        let d = self.derivatives()?;
+        let u = d.u_data.unwrap_or_else(|| need(&d.u, "u"));
+        let data = u
+            .into_data_async()
+            .await
+            .map_err(|e| Error::Backend(format!("{e:?}")))?;
+        data.convert::<f64>()
+            .try_to_vec::<f64>()
+            .map_err(|e| Error::Backend(format!("{e:?}")))
+    }
+
     /// The recovered parameter on every grid point (C order).
     pub async fn parameter(&self) -> Result<Vec<f64>> {
         let p = self.model.forward(&self.inputs_plain()).narrow(1, 1, 1) + 1.0;
