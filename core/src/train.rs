@@ -533,6 +533,11 @@ impl Trainer {
                     two_d: self.shape[0] > 1,
                 };
                 let m = self.margin;
+                // Difference quotients are one point short of the grid on each differenced side.
+                let inner = [
+                    m[0].saturating_sub(usize::from(fd.two_d)),
+                    m[1].saturating_sub(1),
+                ];
                 let mut d = Derivs {
                     u_data: Some(flat(u.clone())),
                     u: Some(flat(crop(u.clone(), m))),
@@ -541,13 +546,11 @@ impl Trainer {
                 };
                 if needs.grad {
                     let [dx, dy] = fd.gradient(u.clone());
-                    let inner = [m[0].saturating_sub(usize::from(fd.two_d)), m[1] - 1];
                     d.u_x = dx.map(|t| flat(crop(t, inner)));
                     d.u_y = dy.map(|t| flat(crop(t, inner)));
                 }
                 if needs.lap || needs.bih {
                     let lap = fd.laplacian(u);
-                    let inner = [m[0].saturating_sub(usize::from(fd.two_d)), m[1] - 1];
                     if needs.bih {
                         d.bih = Some(flat(fd.laplacian(lap.clone())));
                     }
@@ -555,7 +558,6 @@ impl Trainer {
                 }
                 if needs.grad_p {
                     let [px, py] = fd.gradient(p);
-                    let inner = [m[0].saturating_sub(usize::from(fd.two_d)), m[1] - 1];
                     d.p_x = px.map(|t| flat(crop(t, inner)));
                     d.p_y = py.map(|t| flat(crop(t, inner)));
                 }
@@ -617,14 +619,7 @@ impl Trainer {
         let lr = self.config.learning_rate(self.step);
         let grads = GradientsParams::from_grads(loss.backward(), &self.model);
         self.model = self.optim.step(lr, self.model.clone(), grads);
-        let values = Tensor::cat(vec![loss, data, pde], 0)
-            .into_data_async()
-            .await
-            .map_err(|e| Error::Backend(format!("{e:?}")))?;
-        let v = values
-            .convert::<f64>()
-            .try_to_vec::<f64>()
-            .map_err(|e| Error::Backend(format!("{e:?}")))?;
+        let v = read_f64(Tensor::cat(vec![loss, data, pde], 0)).await?;
         self.step += 1;
         if let Some(usage) = self.device.memory_pool_usage() {
             self.peak_device_bytes = Some(
@@ -654,26 +649,12 @@ impl Trainer {
     /// C order: for forward problems, the answer.
     pub async fn solution(&self) -> Result<Vec<f64>> {
         let d = self.derivatives()?;
-        let u = d.u_data.unwrap_or_else(|| need(&d.u, "u"));
-        let data = u
-            .into_data_async()
-            .await
-            .map_err(|e| Error::Backend(format!("{e:?}")))?;
-        data.convert::<f64>()
-            .try_to_vec::<f64>()
-            .map_err(|e| Error::Backend(format!("{e:?}")))
+        read_f64(d.u_data.unwrap_or_else(|| need(&d.u, "u"))).await
     }
 
     /// The recovered parameter on every grid point (C order).
     pub async fn parameter(&self) -> Result<Vec<f64>> {
-        let p = self.model.forward(&self.inputs_plain()).narrow(1, 1, 1) + 1.0;
-        let data = p
-            .into_data_async()
-            .await
-            .map_err(|e| Error::Backend(format!("{e:?}")))?;
-        data.convert::<f64>()
-            .try_to_vec::<f64>()
-            .map_err(|e| Error::Backend(format!("{e:?}")))
+        read_f64(self.plain_fields().1).await
     }
 
     /// Metrics of the recovered parameter against the truth (None for forward problems), on
@@ -725,6 +706,17 @@ fn process_peak_rss() -> Option<u64> {
 #[cfg(target_arch = "wasm32")]
 fn process_peak_rss() -> Option<u64> {
     None
+}
+
+/// Reads a tensor back as f64 values, asynchronously (WebGPU cannot block on a readback).
+async fn read_f64<const D: usize>(t: Tensor<D>) -> Result<Vec<f64>> {
+    let data = t
+        .into_data_async()
+        .await
+        .map_err(|e| Error::Backend(format!("{e:?}")))?;
+    data.convert::<f64>()
+        .try_to_vec::<f64>()
+        .map_err(|e| Error::Backend(format!("{e:?}")))
 }
 
 /// Orders of the 1D mollifier request: u, then u_t if needed.
