@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# The main job: the derivative demo on the GPU if Vulkan comes up, else on the CPU.
+# The main job: `mollify compare`, the quick heat demo (mollifier vs autodiff PINN) on the CPU.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 source scripts/setup.sh
 ensure_toolchain
-ensure_vulkan || echo "warning: no Vulkan driver installed; the demo runs on the CPU"
-exec cargo run -p mollify -- "$@"
+
+exec cargo run -p mollify -- compare "$@"

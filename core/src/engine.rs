@@ -4,6 +4,8 @@
 //!   are convolutions ([`crate::mollifier`]). Only first-order autodiff (for weights) is used.
 //! - [`EngineKind::Taylor`]: the autodiff baseline. Derivatives of the network output with
 //!   respect to its input coordinates are propagated forward as jets ([`crate::jet`]).
+//! - [`EngineKind::Recursive`]: the paper's autodiff baseline as PyTorch computes it, one
+//!   reverse-mode pass per order through nested autodiff backends ([`crate::recursive`]).
 //! - [`EngineKind::FiniteDifference`]: second-order central differences of the network output
 //!   on the grid: the classical cheap baseline.
 //!
@@ -25,6 +27,8 @@ pub enum EngineKind {
     /// Taylor-mode forward autodiff through the network (the autodiff PINN baseline).
     #[serde(alias = "autodiff")]
     Taylor,
+    /// Recursive reverse-mode autodiff through nested autodiff backends (CPU only).
+    Recursive,
     /// Central finite differences of the network output on the grid.
     #[serde(rename = "fd")]
     FiniteDifference,
@@ -32,13 +36,19 @@ pub enum EngineKind {
 
 impl EngineKind {
     /// Every engine.
-    pub const ALL: [EngineKind; 3] = [Self::Mollifier, Self::Taylor, Self::FiniteDifference];
+    pub const ALL: [EngineKind; 4] = [
+        Self::Mollifier,
+        Self::Taylor,
+        Self::Recursive,
+        Self::FiniteDifference,
+    ];
 
     /// Short name for reports and the command line.
     pub fn name(self) -> &'static str {
         match self {
             Self::Mollifier => "mollifier",
             Self::Taylor => "autodiff",
+            Self::Recursive => "recursive",
             Self::FiniteDifference => "fd",
         }
     }
@@ -50,9 +60,10 @@ impl std::str::FromStr for EngineKind {
         match s.to_ascii_lowercase().as_str() {
             "mollifier" => Ok(Self::Mollifier),
             "autodiff" | "taylor" => Ok(Self::Taylor),
+            "recursive" => Ok(Self::Recursive),
             "fd" | "finite-difference" => Ok(Self::FiniteDifference),
             _ => Err(Error::Invalid(format!(
-                "unknown engine '{s}' (expected mollifier, autodiff or fd)"
+                "unknown engine '{s}' (expected mollifier, autodiff, recursive or fd)"
             ))),
         }
     }

@@ -49,6 +49,14 @@ pub enum Error {
     /// Any other invalid argument, described in words.
     #[error("{0}")]
     Invalid(String),
+    /// Training produced a non-finite loss (the update of that step was already applied).
+    #[error("loss became {value} at step {step}")]
+    Diverged {
+        /// The step whose loss was not finite (1-based).
+        step: usize,
+        /// The loss.
+        value: f64,
+    },
     /// The compute backend failed or could not be initialised.
     #[error("backend: {0}")]
     Backend(String),

@@ -10,6 +10,7 @@
 //! convolutions with autodiff) on a device chosen by [`backend`]. [`regression`] turns point
 //! localisations into fields. Builds for native targets and `wasm32-unknown-unknown` alike.
 
+pub mod autosize;
 pub mod backend;
 pub mod dataset;
 pub mod engine;
@@ -22,6 +23,7 @@ pub mod metrics;
 pub mod model;
 pub mod mollifier;
 pub mod problems;
+pub mod recursive;
 pub mod regression;
 pub mod stencil;
 pub mod train;

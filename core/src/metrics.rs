@@ -12,7 +12,7 @@ pub(crate) fn crop_values(v: &[f64], shape: [usize; 2], m: [usize; 2]) -> Vec<f6
 }
 
 /// How well a recovered parameter matches the truth (the paper's Table 2 metrics).
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Metrics {
     /// Pearson correlation over the grid (spatial in 2D, temporal in 1D).
     pub correlation: f64,

@@ -36,6 +36,16 @@ pub enum Boundary {
     Extrapolate,
 }
 
+impl std::fmt::Display for Boundary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Valid => "valid",
+            Self::Reflect => "reflect",
+            Self::Extrapolate => "extrapolate",
+        })
+    }
+}
+
 impl std::str::FromStr for Boundary {
     type Err = Error;
     fn from_str(s: &str) -> Result<Self> {

@@ -16,6 +16,7 @@ use crate::metrics::{Metrics, crop_values};
 use crate::model::{Arch, Network};
 use crate::mollifier::{Boundary, Deriv2, Mollifier, MollifierConfig};
 use crate::problems::{self, chromatin, heat};
+use crate::recursive;
 
 /// Everything a training run is parameterised by.
 #[derive(Config, Debug)]
@@ -290,7 +291,7 @@ impl Trainer {
                 };
                 (Some(op), margin)
             }
-            EngineKind::Taylor => (None, [0, 0]),
+            EngineKind::Taylor | EngineKind::Recursive => (None, [0, 0]),
             EngineKind::FiniteDifference => {
                 let m = if needs.bih {
                     2
@@ -420,6 +421,11 @@ impl Trainer {
         &self.config
     }
 
+    /// The ground truth of the parameter (C order on the grid), for inverse problems.
+    pub fn truth(&self) -> Option<&[f64]> {
+        self.truth.as_deref()
+    }
+
     /// Steps taken.
     pub fn steps_taken(&self) -> usize {
         self.step
@@ -525,6 +531,21 @@ impl Trainer {
                     d.p_y = Some(f(p.derivative(0, 1)?));
                 }
                 Ok(d)
+            }
+            EngineKind::Recursive => {
+                let raw =
+                    recursive::derivatives(&self.model, &self.coords, &self.normalise, needs)?;
+                let (std, mean) = (self.obs_std, self.obs_mean);
+                let scaled = |t: Option<Tensor<1>>| t.map(|t| t * std);
+                Ok(Derivs {
+                    u: raw.u.map(|u| u * std + mean),
+                    u_x: scaled(raw.u_x),
+                    u_y: scaled(raw.u_y),
+                    lap: scaled(raw.lap),
+                    bih: scaled(raw.bih),
+                    p: raw.p.map(|p| p + 1.0),
+                    ..raw
+                })
             }
             EngineKind::FiniteDifference => {
                 let (u, p) = self.plain_fields();
@@ -637,10 +658,10 @@ impl Trainer {
             seconds: start.elapsed().as_secs_f64(),
         };
         if !report.loss.is_finite() {
-            return Err(Error::Invalid(format!(
-                "loss became {} at step {}",
-                report.loss, self.step
-            )));
+            return Err(Error::Diverged {
+                step: self.step,
+                value: report.loss,
+            });
         }
         Ok(report)
     }
@@ -670,6 +691,64 @@ impl Trainer {
             self.shape,
             self.metric_region(),
         )))
+    }
+
+    /// Saves the weights, the optimiser's state and the step count to `dir`, atomically: the
+    /// new checkpoint is written beside it and swapped in, so a crash leaves the last one whole.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn save_checkpoint(&self, dir: &std::path::Path) -> Result<()> {
+        use burn::module::Module;
+        let partial = dir.with_extension("partial");
+        let io = |p: &std::path::Path| {
+            let path = p.display().to_string();
+            move |source| Error::Io { path, source }
+        };
+        let record = |e: burn::store::RecordError| Error::Backend(format!("checkpoint: {e}"));
+        if partial.exists() {
+            std::fs::remove_dir_all(&partial).map_err(io(&partial))?;
+        }
+        std::fs::create_dir_all(&partial).map_err(io(&partial))?;
+        self.model
+            .clone()
+            .save_file(partial.join("model.bpk"))
+            .map_err(record)?;
+        self.optim
+            .save(partial.join("optimizer.bpk"))
+            .map_err(record)?;
+        let state = serde_json::json!({ "step": self.step });
+        crate::io::write_atomic(&partial.join("state.json"), state.to_string().as_bytes())?;
+        if dir.exists() {
+            std::fs::remove_dir_all(dir).map_err(io(dir))?;
+        }
+        std::fs::rename(&partial, dir).map_err(io(dir))
+    }
+
+    /// Restores a checkpoint written by [`Trainer::save_checkpoint`] for the same configuration.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn load_checkpoint(&mut self, dir: &std::path::Path) -> Result<()> {
+        use burn::module::Module;
+        let bad = |what: String| Error::data(&dir.display().to_string(), what);
+        let state =
+            std::fs::read_to_string(dir.join("state.json")).map_err(|source| Error::Io {
+                path: dir.join("state.json").display().to_string(),
+                source,
+            })?;
+        let state: serde_json::Value =
+            serde_json::from_str(&state).map_err(|e| bad(format!("state.json: {e}")))?;
+        let step = state["step"]
+            .as_u64()
+            .ok_or_else(|| bad("state.json has no step".into()))?;
+        self.model = self
+            .model
+            .clone()
+            .try_load_file(dir.join("model.bpk"))
+            .map_err(|e| bad(format!("model.bpk does not fit this configuration: {e}")))?;
+        let optim = std::mem::replace(&mut self.optim, AdamConfig::new().init());
+        self.optim = optim
+            .load(dir.join("optimizer.bpk"))
+            .map_err(|e| bad(format!("optimizer.bpk: {e}")))?;
+        self.step = step as usize;
+        Ok(())
     }
 
     /// Peak memory so far: the device allocator's largest reservation after a step (GPU
@@ -767,7 +846,7 @@ fn known_derivatives(
             let out = op.derivatives_2d(field, &wanted)?;
             out.into_iter().take(4).map(flat).collect()
         }
-        EngineKind::Taylor => {
+        EngineKind::Taylor | EngineKind::Recursive => {
             let [dx, dy, lap, _] = chromatin::spectral_derivatives(w, shape[1], domain);
             [w.to_vec(), dx, dy, lap]
                 .into_iter()

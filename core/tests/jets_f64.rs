@@ -243,7 +243,7 @@ fn model_jets_match_finite_differences() {
     let xs = [-0.4, 0.1, 0.35];
     let ys = [0.25, -0.3, 0.6];
     let layout = JetLayout::new(2, 4).unwrap();
-    for arch in [Arch::Pinn, Arch::PirateNet] {
+    for arch in Arch::ALL {
         device.seed(5);
         let net = Network::new(arch, 2, 16, 3, 5, &device);
         let jets = net.forward(&[

@@ -1,74 +1,219 @@
-//! `mollify`: until the full CLI lands, a demonstration of mollified derivatives of noisy data
-//! against central finite differences, on the GPU when wgpu comes up and on the CPU otherwise.
+//! `mollify`: the native front end. Thin by design: argument parsing ([`cli`]), then calls into
+//! `mollify-core` through one module per command; output files and plots are written here.
 
-use burn::tensor::{Tensor, TensorData};
-use futures_lite::future::block_on;
-use mollify_core::backend::{self, BackendChoice};
-use mollify_core::{KernelFamily, Mollifier, MollifierConfig};
+mod bench;
+mod cli;
+mod data;
+mod derive;
+mod error;
+mod plot;
+mod run;
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let selected = block_on(backend::select(BackendChoice::Auto))?;
-    match &selected.fallback_reason {
-        Some(reason) => println!("backend: cpu (GPU unavailable: {reason})"),
-        None => println!("backend: {}", selected.name),
-    }
-    let device = &selected.device;
-    let n = 1000;
-    let h = 1.0 / (n - 1) as f64;
-    let tau = std::f64::consts::TAU;
-    // sin 2πx with deterministic pseudo-random noise of standard deviation ≈ 0.01.
-    let noise = |i: usize| ((i as f64 * 12.9898).sin() * 43758.5453).fract() * 0.0346;
-    let g: Vec<f64> = (0..n)
-        .map(|i| (tau * i as f64 * h).sin() + noise(i))
-        .collect();
-    let exact = |x: f64, k: usize| {
-        tau.powi(k as i32) * (tau * x + k as f64 * std::f64::consts::FRAC_PI_2).sin()
-    };
-    println!("noisy sin 2πx on {n} points: RMS error of the k-th derivative");
-    println!(
-        "{:>6} {:>14} {:>14} {:>14} {:>14}",
-        "order", "central FD", "bump K=11", "bump K=31", "bump K=61"
-    );
-    for k in 1..=2 {
-        let mut row = vec![fd_rms(&g, h, k, &exact)];
-        for size in [11, 31, 61] {
-            let config = MollifierConfig {
-                family: KernelFamily::Bump,
-                size,
-                ..MollifierConfig::default()
-            };
-            let op = Mollifier::new_1d(config, h, device)?;
-            let m = op.margin_1d(&[k])?;
-            let input = Tensor::<1>::from_data(TensorData::new(g.clone(), [n]), device);
-            let out = op.derivatives_1d(input, &[k])?.remove(0);
-            let values = out
-                .into_data()
-                .convert::<f64>()
-                .try_to_vec::<f64>()
-                .map_err(|e| format!("{e:?}"))?;
-            let err = values
-                .iter()
-                .enumerate()
-                .map(|(i, v)| (v - exact((i + m) as f64 * h, k)).powi(2))
-                .sum::<f64>();
-            row.push((err / values.len() as f64).sqrt());
+use std::path::Path;
+use std::process::ExitCode;
+
+use clap::Parser;
+use cli::{Cli, Command, CompareArgs, TrainArgs};
+use error::CliError;
+use run::Drive;
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // Help and version print and exit 0; usage errors are bad input (2).
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
         }
-        println!(
-            "{k:>6} {:>14.4e} {:>14.4e} {:>14.4e} {:>14.4e}",
-            row[0], row[1], row[2], row[3]
-        );
+    };
+    let level = match (cli.quiet, cli.verbose) {
+        (true, _) => tracing::Level::ERROR,
+        (false, 0) => tracing::Level::INFO,
+        (false, 1) => tracing::Level::DEBUG,
+        _ => tracing::Level::TRACE,
+    };
+    tracing_subscriber::fmt()
+        .with_max_level(level)
+        .with_target(false)
+        .without_time()
+        .with_writer(std::io::stderr)
+        .init();
+    // Ctrl-C: the training loop checkpoints at the next step and exits with 130.
+    let _ =
+        ctrlc::set_handler(|| run::INTERRUPTED.store(true, std::sync::atomic::Ordering::SeqCst));
+    match dispatch(cli.command, cli.quiet) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            e.exit_code()
+        }
     }
+}
+
+fn dispatch(command: Command, quiet: bool) -> Result<(), CliError> {
+    match command {
+        Command::Simulate(args) => {
+            let ds = data::simulate(args.problem, &args.setup)?;
+            ds.save(&args.out)?;
+            println!(
+                "{} ({}) on a {:?} grid → {}",
+                ds.problem,
+                ds.case,
+                ds.grid.shape(),
+                args.out.display()
+            );
+            Ok(())
+        }
+        Command::Train(args) => train(args, quiet),
+        Command::Compare(args) => compare(args, quiet),
+        Command::Bench(args) => bench::run(&args, quiet),
+        Command::Derive(args) => {
+            let d = derive::run(&args)?;
+            println!(
+                "order {} ({:?}) with a {}-point kernel: {:?} values → {}",
+                args.order,
+                args.axis,
+                d.size,
+                d.shape,
+                args.out.display()
+            );
+            Ok(())
+        }
+    }
+}
+
+fn train(args: TrainArgs, quiet: bool) -> Result<(), CliError> {
+    let drive = Drive {
+        quiet,
+        resume: args.resume.is_some(),
+        inject_nan_at: args.inject_nan_at,
+        max_seconds: args.max_seconds,
+    };
+    let (ds, resolved, out) = match &args.resume {
+        Some(dir) => run::load_for_resume(dir)?,
+        None => {
+            let (ds, source) = data::load(&args.data.data, &args.data.setup)?;
+            let resolved = run::resolve(&args.run, args.engine.as_deref(), &ds, &source)?;
+            let out = args.out.clone().unwrap_or_else(|| {
+                Path::new("runs").join(format!(
+                    "{}-{}-{}",
+                    ds.problem,
+                    resolved.train.engine.name(),
+                    resolved.train.arch.name()
+                ))
+            });
+            (ds, resolved, out)
+        }
+    };
+    let s = run::train(&ds, &resolved, &out, drive)?;
+    print_table(&[s]);
+    println!("results in {}", out.display());
     Ok(())
 }
 
-fn fd_rms(g: &[f64], h: f64, k: usize, exact: &dyn Fn(f64, usize) -> f64) -> f64 {
-    let n = g.len();
-    let d = |i: usize| match k {
-        1 => (g[i + 1] - g[i - 1]) / (2.0 * h),
-        _ => (g[i + 1] - 2.0 * g[i] + g[i - 1]) / (h * h),
-    };
-    let err: f64 = (1..n - 1)
-        .map(|i| (d(i) - exact(i as f64 * h, k)).powi(2))
-        .sum();
-    (err / (n - 2) as f64).sqrt()
+fn compare(args: CompareArgs, quiet: bool) -> Result<(), CliError> {
+    let (ds, source) = data::load(&args.data.data, &args.data.setup)?;
+    let mut engines = args.engines.clone();
+    if args.fd && !engines.iter().any(|e| e == "fd") {
+        engines.push("fd".into());
+    }
+    let mut run_args = args.run.clone();
+    if run_args.steps.is_none() && run_args.config.is_none() {
+        // The quick demo: enough steps to separate the engines in a few minutes on a CPU.
+        run_args.steps = Some(1000);
+    }
+    let data_dir = args.out.join("data");
+    ds.save(&data_dir)?;
+    let mut summaries = Vec::new();
+    let mut curves = Vec::new();
+    let mut fields = Vec::new();
+    for engine in &engines {
+        let mut resolved = run::resolve(&run_args, Some(engine), &ds, &source)?;
+        resolved.data = source.clone();
+        let out = args.out.join(resolved.train.engine.name());
+        tracing::info!("{engine}: training into {}", out.display());
+        // Each engine in its own process, so each peak memory is its own.
+        let s = run::spawn_train(&data_dir, &resolved, &out, &[], quiet)?;
+        curves.push((
+            s.engine.clone(),
+            plot::read_losses(&out.join("metrics.csv"))?,
+        ));
+        let (_, p) = mollify_core::io::read_path(&out.join("parameter.npy"))?;
+        fields.push((s.engine.clone(), p.data));
+        summaries.push(s);
+    }
+    print_table(&summaries);
+    let table = markdown_table(&summaries);
+    mollify_core::io::write_atomic(&args.out.join("compare.md"), table.as_bytes())?;
+    let json =
+        serde_json::to_string_pretty(&summaries).map_err(|e| CliError::Other(e.to_string()))?;
+    mollify_core::io::write_atomic(&args.out.join("compare.json"), json.as_bytes())?;
+    plot::losses(&args.out.join("loss.svg"), &curves)?;
+    let truth = ["F", "k", "gamma"]
+        .iter()
+        .find_map(|n| ds.fields.get(*n))
+        .map(|f| f.values.clone());
+    let mut panels: Vec<plot::Panel<'_>> = fields
+        .iter()
+        .map(|(name, v)| plot::Panel {
+            title: name.clone(),
+            values: v,
+        })
+        .collect();
+    if let Some(t) = &truth {
+        panels.push(plot::Panel {
+            title: "truth".into(),
+            values: t,
+        });
+    }
+    plot::fields(&args.out.join("parameter.svg"), &panels, &ds.grid.shape())?;
+    println!("results in {}", args.out.display());
+    Ok(())
+}
+
+fn fmt_opt(v: Option<f64>, digits: usize) -> String {
+    v.map_or("–".into(), |v| format!("{v:.digits$}"))
+}
+
+/// The table printed after train and compare.
+pub(crate) fn print_table(summaries: &[run::Summary]) {
+    println!(
+        "{:<10} {:<12} {:>7} {:>10} {:>9} {:>9} {:>10} {:>10}",
+        "engine", "arch", "steps", "corr", "∇² corr", "rel L2", "ms/step", "peak MiB"
+    );
+    for s in summaries {
+        let m = s.metrics.as_ref();
+        println!(
+            "{:<10} {:<12} {:>7} {:>10} {:>9} {:>9} {:>10.1} {:>10}",
+            s.engine,
+            s.arch,
+            s.steps,
+            fmt_opt(m.map(|m| m.correlation), 3),
+            fmt_opt(m.and_then(|m| m.laplacian_correlation), 3),
+            fmt_opt(m.map(|m| m.relative_l2), 3),
+            s.ms_per_step,
+            fmt_opt(s.peak_memory_mib, 0),
+        );
+    }
+}
+
+fn markdown_table(summaries: &[run::Summary]) -> String {
+    let mut t = String::from(
+        "| engine | arch | steps | correlation | Laplacian corr | rel L2 | ms/step | peak MiB |\n|---|---|---|---|---|---|---|---|\n",
+    );
+    for s in summaries {
+        let m = s.metrics.as_ref();
+        t += &format!(
+            "| {} | {} | {} | {} | {} | {} | {:.1} | {} |\n",
+            s.engine,
+            s.arch,
+            s.steps,
+            fmt_opt(m.map(|m| m.correlation), 3),
+            fmt_opt(m.and_then(|m| m.laplacian_correlation), 3),
+            fmt_opt(m.map(|m| m.relative_l2), 3),
+            s.ms_per_step,
+            fmt_opt(s.peak_memory_mib, 0)
+        );
+    }
+    t
 }

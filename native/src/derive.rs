@@ -1,0 +1,122 @@
+//! `mollify derive`: mollified derivatives of sampled data, usable without any training.
+
+use burn::tensor::{Device, Tensor, TensorData};
+use mollify_core::io::{self, Array, Precision};
+use mollify_core::{Boundary, Deriv2, KernelFamily, Mollifier, MollifierConfig, autosize};
+
+use crate::cli::{AxisArg, DeriveArgs};
+use crate::error::CliError;
+
+/// What `derive` did, for the log and the tests.
+#[derive(Debug)]
+pub(crate) struct Derived {
+    pub(crate) size: usize,
+    pub(crate) shape: Vec<usize>,
+}
+
+pub(crate) fn run(args: &DeriveArgs) -> Result<Derived, CliError> {
+    let (grid, array) = io::read_path(&args.input)?;
+    array.check_finite(&args.input.display().to_string())?;
+    let family: KernelFamily = args.kernel.parse()?;
+    let boundary: Boundary = args.boundary.parse()?;
+    let ndim = array.shape.iter().filter(|&&n| n > 1).count().max(1);
+    if ndim > 2 {
+        return Err(CliError::Input(format!(
+            "{}: {}-dimensional data; derive takes 1D or 2D samples",
+            args.input.display(),
+            array.shape.len()
+        )));
+    }
+    let (dx, dy) = match &grid {
+        Some(g) => (g.x().step, g.y().map_or(args.dy, |a| a.step)),
+        None => (args.dx, args.dy),
+    };
+    if !(dx > 0.0 && dy > 0.0 && dx.is_finite() && dy.is_finite()) {
+        return Err(CliError::Input(format!(
+            "grid spacing must be positive (dx = {dx}, dy = {dy})"
+        )));
+    }
+    let shape2 = if ndim == 1 {
+        [1, array.data.len()]
+    } else {
+        let s: Vec<usize> = array.shape.iter().copied().filter(|&n| n > 1).collect();
+        [s[0], s[1]]
+    };
+    let size = if args.kernel_size == "auto" {
+        let auto = autosize::choose_size(family, &array.data, shape2)?;
+        tracing::info!(
+            "kernel size auto: {} points (noise σ ≈ {:.3e}, smoothing residual {:.3e})",
+            auto.size,
+            auto.sigma,
+            auto.residual
+        );
+        auto.size
+    } else {
+        args.kernel_size.parse().map_err(|_| {
+            CliError::Input(format!(
+                "kernel size must be an odd number of points or 'auto' (got '{}')",
+                args.kernel_size
+            ))
+        })?
+    };
+    let config = MollifierConfig {
+        family,
+        size,
+        boundary,
+        ..MollifierConfig::default()
+    };
+    let device = Device::flex();
+    let out = if ndim == 1 {
+        if args.axis != AxisArg::X {
+            return Err(CliError::Input(
+                "1D data has only the x axis (--axis x)".into(),
+            ));
+        }
+        let n = array.data.len();
+        let op = Mollifier::new_1d(config, dx, &device)?;
+        let input = Tensor::<1>::from_data(TensorData::new(array.data.clone(), [n]), &device);
+        let d = op.derivatives_1d(input, &[args.order])?.remove(0);
+        let n_out = d.dims()[0];
+        Array::new(vec![n_out], read(d)?)?
+    } else {
+        let which = match (args.axis, args.order) {
+            (AxisArg::Laplacian, _) => Deriv2::Laplacian,
+            (AxisArg::Biharmonic, _) => Deriv2::Biharmonic,
+            (AxisArg::X, 0) | (AxisArg::Y, 0) => Deriv2::U,
+            (AxisArg::X, 1) => Deriv2::X,
+            (AxisArg::X, 2) => Deriv2::Xx,
+            (AxisArg::X, 4) => Deriv2::Xxxx,
+            (AxisArg::Y, 1) => Deriv2::Y,
+            (AxisArg::Y, 2) => Deriv2::Yy,
+            (AxisArg::Y, 4) => Deriv2::Yyyy,
+            (a, k) => {
+                return Err(CliError::Input(format!(
+                    "2D derivatives along {a:?} come in orders 0, 1, 2 and 4 (got {k})"
+                )));
+            }
+        };
+        let op = Mollifier::new_2d(config, dx, dy, &device)?;
+        let input = Tensor::<2>::from_data(TensorData::new(array.data.clone(), shape2), &device);
+        let d = op.derivatives_2d(input, &[which])?.remove(0);
+        let dims = d.dims().to_vec();
+        Array::new(dims, read(d)?)?
+    };
+    let name = args.out.display().to_string();
+    if !(name.ends_with(".npy") || name.ends_with(".csv")) {
+        return Err(CliError::Input(format!(
+            "{name}: output must be .npy or .csv"
+        )));
+    }
+    io::write_atomic(&args.out, &io::encode(&out, &name, Precision::F64)?)?;
+    Ok(Derived {
+        size,
+        shape: out.shape,
+    })
+}
+
+fn read<const D: usize>(t: Tensor<D>) -> Result<Vec<f64>, CliError> {
+    t.into_data()
+        .convert::<f64>()
+        .try_to_vec::<f64>()
+        .map_err(|e| CliError::Other(format!("{e:?}")))
+}

@@ -1,0 +1,207 @@
+//! SVG plots of runs (plotters): truth vs recovered parameter — lines in 1D, heatmaps on a
+//! shared colour scale in 2D — and loss curves.
+
+use std::path::Path;
+
+use plotters::prelude::*;
+
+use crate::error::CliError;
+
+/// Viridis anchors, interpolated linearly: perceptually ordered and colour-blind safe.
+const VIRIDIS: [(u8, u8, u8); 5] = [
+    (68, 1, 84),
+    (59, 82, 139),
+    (33, 145, 140),
+    (94, 201, 98),
+    (253, 231, 37),
+];
+
+fn colour(t: f64) -> RGBColor {
+    let t = if t.is_finite() {
+        t.clamp(0.0, 1.0)
+    } else {
+        0.0
+    } * 4.0;
+    let i = (t.floor() as usize).min(3);
+    let f = t - i as f64;
+    let mix = |a: u8, b: u8| (a as f64 + f * (b as f64 - a as f64)).round() as u8;
+    let (a, b) = (VIRIDIS[i], VIRIDIS[i + 1]);
+    RGBColor(mix(a.0, b.0), mix(a.1, b.1), mix(a.2, b.2))
+}
+
+fn err<E: std::fmt::Display>(path: &Path) -> impl Fn(E) -> CliError + '_ {
+    move |e| CliError::Other(format!("{}: {e}", path.display()))
+}
+
+/// One field to draw.
+pub(crate) struct Panel<'a> {
+    pub(crate) title: String,
+    pub(crate) values: &'a [f64],
+}
+
+/// 1D: every panel as a line on one chart; 2D ([ny, nx]): side-by-side heatmaps sharing one
+/// colour scale (so "recovered" and "truth" compare at a glance).
+pub(crate) fn fields(path: &Path, panels: &[Panel<'_>], shape: &[usize]) -> Result<(), CliError> {
+    let finite = panels
+        .iter()
+        .flat_map(|p| p.values.iter())
+        .copied()
+        .filter(|v| v.is_finite());
+    let (lo, hi) = finite.fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), v| {
+        (l.min(v), h.max(v))
+    });
+    let (lo, hi) = if lo < hi {
+        (lo, hi)
+    } else {
+        (lo - 1.0, lo + 1.0)
+    };
+    let e = err(path);
+    if shape.len() == 1 {
+        let root = SVGBackend::new(path, (800, 400)).into_drawing_area();
+        root.fill(&WHITE).map_err(&e)?;
+        let n = shape[0];
+        let mut chart = ChartBuilder::on(&root)
+            .margin(10)
+            .x_label_area_size(30)
+            .y_label_area_size(50)
+            .build_cartesian_2d(0..n, lo..hi)
+            .map_err(&e)?;
+        chart.configure_mesh().x_desc("sample").draw().map_err(&e)?;
+        for (k, p) in panels.iter().enumerate() {
+            let style = Palette99::pick(k).stroke_width(2);
+            chart
+                .draw_series(LineSeries::new(
+                    p.values.iter().enumerate().map(|(i, v)| (i, *v)),
+                    style,
+                ))
+                .map_err(&e)?
+                .label(p.title.clone())
+                .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], style));
+        }
+        chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.8))
+            .border_style(BLACK)
+            .draw()
+            .map_err(&e)?;
+        return root.present().map_err(&e);
+    }
+    let (ny, nx) = (shape[0], shape[1]);
+    // At most ~100 cells a side: the SVG stays small and the picture the same.
+    let stride = ny.max(nx).div_ceil(100).max(1);
+    let side = 320u32;
+    let root = SVGBackend::new(path, (side * panels.len() as u32, side + 40)).into_drawing_area();
+    root.fill(&WHITE).map_err(&e)?;
+    for (area, p) in root.split_evenly((1, panels.len())).iter().zip(panels) {
+        let mut chart = ChartBuilder::on(area)
+            .caption(&p.title, ("sans-serif", 16))
+            .margin(8)
+            .build_cartesian_2d(0..nx, 0..ny)
+            .map_err(&e)?;
+        chart.configure_mesh().disable_mesh().draw().map_err(&e)?;
+        let cells = (0..ny).step_by(stride).flat_map(|r| {
+            (0..nx).step_by(stride).map(move |c| {
+                let v = p.values[r * nx + c];
+                Rectangle::new(
+                    [(c, r), ((c + stride).min(nx), (r + stride).min(ny))],
+                    colour((v - lo) / (hi - lo)).filled(),
+                )
+            })
+        });
+        chart.draw_series(cells).map_err(&e)?;
+    }
+    root.titled(
+        &format!("shared colour scale {lo:.3} … {hi:.3}"),
+        ("sans-serif", 12),
+    )
+    .map_err(&e)?;
+    root.present().map_err(&e)
+}
+
+/// Loss curves (log scale) of one or more runs: (label, [(step, loss)]).
+pub(crate) fn losses(path: &Path, runs: &[(String, Vec<(f64, f64)>)]) -> Result<(), CliError> {
+    let e = err(path);
+    let points = runs.iter().flat_map(|(_, v)| v.iter());
+    let (mut max_step, mut lo, mut hi) = (1.0f64, f64::INFINITY, 0.0f64);
+    for &(s, l) in points {
+        if l.is_finite() && l > 0.0 {
+            max_step = max_step.max(s);
+            lo = lo.min(l);
+            hi = hi.max(l);
+        }
+    }
+    if lo >= hi || !lo.is_finite() {
+        (lo, hi) = (1e-6, 1.0);
+    }
+    let root = SVGBackend::new(path, (800, 400)).into_drawing_area();
+    root.fill(&WHITE).map_err(&e)?;
+    let mut chart = ChartBuilder::on(&root)
+        .margin(10)
+        .x_label_area_size(30)
+        .y_label_area_size(60)
+        .build_cartesian_2d(0.0..max_step, (lo..hi).log_scale())
+        .map_err(&e)?;
+    chart
+        .configure_mesh()
+        .x_desc("step")
+        .y_desc("loss")
+        .draw()
+        .map_err(&e)?;
+    for (k, (label, v)) in runs.iter().enumerate() {
+        let style = Palette99::pick(k).stroke_width(2);
+        chart
+            .draw_series(LineSeries::new(
+                v.iter().copied().filter(|(_, l)| l.is_finite() && *l > 0.0),
+                style,
+            ))
+            .map_err(&e)?
+            .label(label.clone())
+            .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], style));
+    }
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .draw()
+        .map_err(&e)?;
+    root.present().map_err(&e)
+}
+
+/// (step, loss) pairs from a run's metrics.csv.
+pub(crate) fn read_losses(metrics: &Path) -> Result<Vec<(f64, f64)>, CliError> {
+    let mut reader = csv::Reader::from_path(metrics).map_err(err(metrics))?;
+    let mut out = Vec::new();
+    for row in reader.records() {
+        let row = row.map_err(err(metrics))?;
+        let num = |i: usize| row.get(i).and_then(|s| s.parse::<f64>().ok());
+        if let (Some(s), Some(l)) = (num(0), num(1)) {
+            out.push((s, l));
+        }
+    }
+    Ok(out)
+}
+
+/// A run's plots: parameter.svg (recovered vs truth) and loss.svg.
+pub(crate) fn run_plots(
+    shape: &[usize],
+    parameter: &[f64],
+    truth: Option<&[f64]>,
+    metrics: &Path,
+    out: &Path,
+) -> Result<(), CliError> {
+    let mut panels = vec![Panel {
+        title: "recovered".into(),
+        values: parameter,
+    }];
+    if let Some(t) = truth {
+        panels.push(Panel {
+            title: "truth".into(),
+            values: t,
+        });
+    }
+    fields(&out.join("parameter.svg"), &panels, shape)?;
+    losses(
+        &out.join("loss.svg"),
+        &[("loss".into(), read_losses(metrics)?)],
+    )
+}

@@ -1,0 +1,473 @@
+//! The `mollify` CLI end to end on tiny sizes: every subcommand, every bad-input case (one
+//! clear line, exit code 2), and a run stopped by an injected NaN then resumed.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use mollify_core::io::{self, Array, Precision};
+use mollify_tests::{mollify_bin, run_mollify};
+
+fn mollify(args: &[&str]) -> Output {
+    Command::new(mollify_bin())
+        .args(args)
+        .output()
+        .expect("spawn mollify")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn json(path: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// Small, fast network settings for every training test.
+const TINY: [&str; 6] = ["--width", "8", "--depth", "2", "--backend", "cpu"];
+
+#[test]
+fn simulate_writes_loadable_datasets() {
+    let dir = tempfile::tempdir().unwrap();
+    for problem in ["langevin", "heat", "chromatin", "ode"] {
+        let out = dir.path().join(problem);
+        let o = run_mollify(&[
+            "-q",
+            "simulate",
+            problem,
+            "--noise",
+            "0.01",
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        assert!(String::from_utf8_lossy(&o.stdout).contains(problem));
+        let ds = mollify_core::Dataset::load(&out).unwrap();
+        assert_eq!(ds.problem, problem);
+    }
+}
+
+#[test]
+fn train_writes_every_output_and_the_metrics_improve() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let mut args = vec![
+        "-q",
+        "train",
+        "--data",
+        "heat",
+        "--steps",
+        "30",
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    args.extend(TINY);
+    run_mollify(&args);
+    for f in [
+        "config.toml",
+        "metrics.csv",
+        "summary.json",
+        "parameter.npy",
+        "parameter.svg",
+        "loss.svg",
+        "checkpoint/state.json",
+        "data/dataset.json",
+    ] {
+        assert!(out.join(f).exists(), "{f} missing");
+    }
+    let s = json(&out.join("summary.json"));
+    assert_eq!(s["steps"], 30);
+    assert_eq!(s["status"], "finished");
+    let corr = s["metrics"]["correlation"].as_f64().unwrap();
+    assert!((-1.0..=1.0).contains(&corr));
+    let rows = std::fs::read_to_string(out.join("metrics.csv")).unwrap();
+    assert_eq!(rows.lines().count(), 31, "header + one row per step");
+    let (_, p) = io::read_path(&out.join("parameter.npy")).unwrap();
+    assert_eq!(p.shape, vec![64, 64]);
+    let config = std::fs::read_to_string(out.join("config.toml")).unwrap();
+    assert!(config.contains("width = 8"), "{config}");
+}
+
+#[test]
+fn config_file_is_read_and_flags_override_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("run.toml");
+    std::fs::write(
+        &cfg,
+        "engine = \"fd\"\nsteps = 7\nwidth = 8\ndepth = 2\nkernel_size = 9\n",
+    )
+    .unwrap();
+    let out = dir.path().join("run");
+    run_mollify(&[
+        "-q",
+        "train",
+        "--data",
+        "langevin",
+        "--config",
+        cfg.to_str().unwrap(),
+        "--steps",
+        "4",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let s = json(&out.join("summary.json"));
+    assert_eq!(s["engine"], "fd");
+    assert_eq!(s["steps"], 4, "the flag overrides the file");
+    assert_eq!(s["kernel_size"], 9);
+}
+
+#[test]
+fn an_injected_nan_stops_the_run_and_resume_finishes_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let mut args = vec![
+        "-q",
+        "train",
+        "--data",
+        "langevin",
+        "--steps",
+        "60",
+        "--inject-nan-at",
+        "40",
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    args.extend(TINY);
+    let o = mollify(&args);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    let e = stderr(&o);
+    assert!(e.contains("at step 40") && e.contains("--resume"), "{e}");
+    assert!(e.lines().count() == 1, "one line: {e}");
+    let state = json(&out.join("checkpoint/state.json"));
+    assert_eq!(state["step"], 25, "last good checkpoint (every 25 steps)");
+    assert!(
+        json(&out.join("summary.json"))["status"]
+            .as_str()
+            .unwrap()
+            .contains("step 40")
+    );
+
+    run_mollify(&["-q", "train", "--resume", out.to_str().unwrap()]);
+    let s = json(&out.join("summary.json"));
+    assert_eq!(s["steps"], 60);
+    assert_eq!(s["status"], "finished");
+    let steps: Vec<usize> = std::fs::read_to_string(out.join("metrics.csv"))
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').next().unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(
+        steps,
+        (1..=60).collect::<Vec<_>>(),
+        "one row per step after the resume"
+    );
+}
+
+#[test]
+fn bad_input_gets_one_clear_line_and_exit_code_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let garbage = d.join("garbage.npy");
+    std::fs::write(&garbage, b"not an npy file").unwrap();
+    let cfg = d.join("bad.toml");
+    std::fs::write(&cfg, "stepz = 3\n").unwrap();
+    let run_dir = d.join("not-a-run");
+    std::fs::create_dir_all(&run_dir).unwrap();
+    let out = d.join("o").to_str().unwrap().to_string();
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (
+            vec!["train", "--data", "/nonexistent/folder", "--out", &out],
+            "neither a dataset folder",
+        ),
+        (
+            vec![
+                "train",
+                "--data",
+                "heat",
+                "--kernel-size",
+                "4",
+                "--out",
+                &out,
+            ],
+            "odd",
+        ),
+        (
+            vec![
+                "train",
+                "--data",
+                "heat",
+                "--kernel-size",
+                "big",
+                "--out",
+                &out,
+            ],
+            "kernel size",
+        ),
+        (
+            vec![
+                "train", "--data", "heat", "--engine", "magic", "--out", &out,
+            ],
+            "unknown engine",
+        ),
+        (
+            vec!["train", "--data", "heat", "--arch", "resnet", "--out", &out],
+            "unknown architecture",
+        ),
+        (
+            vec![
+                "train", "--data", "heat", "--kernel", "gauss", "--out", &out,
+            ],
+            "gauss",
+        ),
+        (
+            vec![
+                "train",
+                "--data",
+                "heat",
+                "--backend",
+                "cuda",
+                "--out",
+                &out,
+            ],
+            "CUDA",
+        ),
+        (
+            vec!["train", "--data", "heat", "--steps", "0", "--out", &out],
+            "at least 1",
+        ),
+        (
+            vec!["train", "--data", "heat", "--noise=-1", "--out", &out],
+            "noise",
+        ),
+        (
+            vec!["train", "--data", "heat", "--case", "wavy", "--out", &out],
+            "wavy",
+        ),
+        (
+            vec![
+                "train",
+                "--data",
+                "heat",
+                "--config",
+                cfg.to_str().unwrap(),
+                "--out",
+                &out,
+            ],
+            "stepz",
+        ),
+        (
+            vec!["train", "--resume", run_dir.to_str().unwrap()],
+            "run folder",
+        ),
+        (
+            vec!["simulate", "heat", "--size", "huge", "--out", &out],
+            "huge",
+        ),
+        (vec!["simulate", "plasma", "--out", &out], "plasma"),
+        (
+            vec![
+                "derive",
+                "--input",
+                garbage.to_str().unwrap(),
+                "--out",
+                &out,
+            ],
+            "garbage.npy",
+        ),
+        (
+            vec!["derive", "--input", "/nonexistent.csv", "--out", &out],
+            "nonexistent",
+        ),
+        (vec!["bench", "--preset", "huge"], "preset"),
+    ];
+    for (args, expect) in cases {
+        let o = mollify(&args);
+        let e = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {e}");
+        assert!(e.contains(expect), "{args:?}: expected '{expect}' in: {e}");
+        assert!(!e.contains("panicked"), "{args:?}: {e}");
+    }
+    assert!(
+        !Path::new(&out).join("summary.json").exists(),
+        "nothing written on bad input"
+    );
+}
+
+/// sin 2πx with Gaussian-like noise (deterministic), n points on [0, 1].
+fn noisy_sine(n: usize, sigma: f64) -> Vec<f64> {
+    // Sum of 12 uniforms − 6: a standard normal to within the tests' needs.
+    let mut state = 0x2545_f491_4f6c_dd1d_u64;
+    let mut uniform = || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state >> 11) as f64 / (1u64 << 53) as f64
+    };
+    (0..n)
+        .map(|i| {
+            let x = i as f64 / (n - 1) as f64;
+            let z: f64 = (0..12).map(|_| uniform()).sum::<f64>() - 6.0;
+            (std::f64::consts::TAU * x).sin() + sigma * z
+        })
+        .collect()
+}
+
+#[test]
+fn derive_with_auto_kernel_size_beats_central_differences_tenfold() {
+    let dir = tempfile::tempdir().unwrap();
+    let n = 1000;
+    let h = 1.0 / (n - 1) as f64;
+    let y = noisy_sine(n, 0.01);
+    let input = dir.path().join("noisy.npy");
+    std::fs::write(
+        &input,
+        io::encode(
+            &Array::new(vec![n], y.clone()).unwrap(),
+            "noisy.npy",
+            Precision::F64,
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let out = dir.path().join("d2.csv");
+    let o = run_mollify(&[
+        "derive",
+        "--input",
+        input.to_str().unwrap(),
+        "--order",
+        "2",
+        "--kernel-size",
+        "auto",
+        "--dx",
+        &h.to_string(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    println!("{}{}", String::from_utf8_lossy(&o.stdout), stderr(&o));
+    let (_, d2) = io::read_path(&out).unwrap();
+    assert_eq!(d2.data.len(), n, "extrapolate keeps the grid");
+    let tau2 = std::f64::consts::TAU.powi(2);
+    let exact = |i: usize| -tau2 * (std::f64::consts::TAU * i as f64 * h).sin();
+    // Both judged on the same interior (10% from each end).
+    let range = n / 10..n - n / 10;
+    let rms = |f: &dyn Fn(usize) -> f64| {
+        (range
+            .clone()
+            .map(|i| (f(i) - exact(i)).powi(2))
+            .sum::<f64>()
+            / range.len() as f64)
+            .sqrt()
+    };
+    let mollified = rms(&|i| d2.data[i]);
+    let central = rms(&|i| (y[i + 1] - 2.0 * y[i] + y[i - 1]) / (h * h));
+    println!(
+        "second derivative RMS error: mollified (auto) {mollified:.3e}, central differences {central:.3e}, ratio {:.0}",
+        central / mollified
+    );
+    assert!(central / mollified >= 10.0, "{central} vs {mollified}");
+}
+
+#[test]
+fn derive_handles_2d_operators() {
+    let dir = tempfile::tempdir().unwrap();
+    let n = 48;
+    let h = 1.0 / (n - 1) as f64;
+    // u = x² + y²: ∇²u = 4 everywhere.
+    let v: Vec<f64> = (0..n * n)
+        .map(|k| ((k % n) as f64 * h).powi(2) + ((k / n) as f64 * h).powi(2))
+        .collect();
+    let input = dir.path().join("u.csv");
+    std::fs::write(
+        &input,
+        io::encode(&Array::new(vec![n, n], v).unwrap(), "u.csv", Precision::F64).unwrap(),
+    )
+    .unwrap();
+    let out = dir.path().join("lap.npy");
+    let hs = h.to_string();
+    run_mollify(&[
+        "derive",
+        "--input",
+        input.to_str().unwrap(),
+        "--axis",
+        "laplacian",
+        "--kernel-size",
+        "7",
+        "--dx",
+        &hs,
+        "--dy",
+        &hs,
+        "--boundary",
+        "valid",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let (_, lap) = io::read_path(&out).unwrap();
+    assert!(
+        lap.data.iter().all(|v| (v - 4.0).abs() < 1e-3),
+        "{:?}",
+        &lap.data[..4]
+    );
+}
+
+#[test]
+fn compare_runs_engines_side_by_side() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("cmp");
+    let mut args = vec![
+        "-q",
+        "compare",
+        "--data",
+        "heat",
+        "--steps",
+        "5",
+        "--fd",
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    args.extend(TINY);
+    let o = run_mollify(&args);
+    let text = String::from_utf8_lossy(&o.stdout);
+    println!("{text}");
+    for engine in ["mollifier", "autodiff", "fd"] {
+        assert!(text.contains(engine), "{engine} row");
+        assert!(out.join(engine).join("summary.json").exists());
+    }
+    for f in ["compare.md", "compare.json", "loss.svg", "parameter.svg"] {
+        assert!(out.join(f).exists(), "{f}");
+    }
+}
+
+#[test]
+fn bench_writes_the_table_and_the_sweeps() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("bench");
+    let o = run_mollify(&[
+        "-q",
+        "bench",
+        "--problems",
+        "langevin",
+        "--steps",
+        "3",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let text = String::from_utf8_lossy(&o.stdout);
+    println!("{text}");
+    for f in [
+        "results.csv",
+        "results.json",
+        "results.md",
+        "time-vs-depth.svg",
+    ] {
+        assert!(out.join(f).exists(), "{f}");
+    }
+    let rows = json(&out.join("results.json"));
+    let rows = rows.as_array().unwrap();
+    // 3 architectures × 3 engines, then 3 engines × 3 depths.
+    assert_eq!(rows.iter().filter(|r| r["kind"] == "table").count(), 9);
+    assert_eq!(rows.iter().filter(|r| r["kind"] == "depth").count(), 9);
+    for r in rows {
+        assert!(r["ms_per_step"].as_f64().unwrap() > 0.0, "{r}");
+        assert!(r["peak_memory_mib"].as_f64().unwrap() > 0.0, "{r}");
+    }
+    assert!(text.contains("recursive / mollifier time"));
+}
