@@ -175,45 +175,51 @@ fn fmt_opt(v: Option<f64>, digits: usize) -> String {
     v.map_or("–".into(), |v| format!("{v:.digits$}"))
 }
 
+const HEADER: [&str; 8] = [
+    "engine",
+    "arch",
+    "steps",
+    "corr",
+    "∇² corr",
+    "rel L2",
+    "ms/step",
+    "peak MiB",
+];
+
+/// One summary's cells, shared by the terminal and Markdown tables.
+fn cells(s: &run::Summary) -> [String; 8] {
+    let m = s.metrics.as_ref();
+    [
+        s.engine.clone(),
+        s.arch.clone(),
+        s.steps.to_string(),
+        fmt_opt(m.map(|m| m.correlation), 3),
+        fmt_opt(m.and_then(|m| m.laplacian_correlation), 3),
+        fmt_opt(m.map(|m| m.relative_l2), 3),
+        format!("{:.1}", s.ms_per_step),
+        fmt_opt(s.peak_memory_mib, 0),
+    ]
+}
+
 /// The table printed after train and compare.
 pub(crate) fn print_table(summaries: &[run::Summary]) {
-    println!(
-        "{:<10} {:<12} {:>7} {:>10} {:>9} {:>9} {:>10} {:>10}",
-        "engine", "arch", "steps", "corr", "∇² corr", "rel L2", "ms/step", "peak MiB"
-    );
-    for s in summaries {
-        let m = s.metrics.as_ref();
+    let line = |c: &[String]| {
         println!(
-            "{:<10} {:<12} {:>7} {:>10} {:>9} {:>9} {:>10.1} {:>10}",
-            s.engine,
-            s.arch,
-            s.steps,
-            fmt_opt(m.map(|m| m.correlation), 3),
-            fmt_opt(m.and_then(|m| m.laplacian_correlation), 3),
-            fmt_opt(m.map(|m| m.relative_l2), 3),
-            s.ms_per_step,
-            fmt_opt(s.peak_memory_mib, 0),
-        );
+            "{:<10} {:<12} {:>7} {:>10} {:>9} {:>9} {:>10} {:>10}",
+            c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]
+        )
+    };
+    line(&HEADER.map(String::from));
+    for s in summaries {
+        line(&cells(s));
     }
 }
 
 fn markdown_table(summaries: &[run::Summary]) -> String {
-    let mut t = String::from(
-        "| engine | arch | steps | correlation | Laplacian corr | rel L2 | ms/step | peak MiB |\n|---|---|---|---|---|---|---|---|\n",
-    );
+    let row = |c: &[String]| format!("| {} |\n", c.join(" | "));
+    let mut t = row(&HEADER.map(String::from)) + "|---|---|---|---|---|---|---|---|\n";
     for s in summaries {
-        let m = s.metrics.as_ref();
-        t += &format!(
-            "| {} | {} | {} | {} | {} | {} | {:.1} | {} |\n",
-            s.engine,
-            s.arch,
-            s.steps,
-            fmt_opt(m.map(|m| m.correlation), 3),
-            fmt_opt(m.and_then(|m| m.laplacian_correlation), 3),
-            fmt_opt(m.map(|m| m.relative_l2), 3),
-            s.ms_per_step,
-            fmt_opt(s.peak_memory_mib, 0)
-        );
+        t += &row(&cells(s));
     }
     t
 }
