@@ -38,8 +38,9 @@ pub(crate) struct Resolved {
     pub(crate) train: TrainConfig,
 }
 
-/// Settings a `--config` TOML file may hold; unknown keys are refused.
-#[derive(Debug, Default, Deserialize)]
+/// Settings a `--config` TOML file may hold; unknown keys are refused. Also what `compare` and
+/// `bench` hand their child runs, so one struct defines the file format both ways.
+#[derive(Debug, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FileConfig {
     engine: Option<String>,
@@ -454,29 +455,23 @@ pub(crate) fn load_for_resume(dir: &Path) -> Result<(Dataset, Resolved, PathBuf)
 }
 
 /// The settings of `resolved` as a `--config` file (the kernel size fixed as chosen).
-fn config_file(resolved: &Resolved) -> String {
+fn config_file(resolved: &Resolved) -> Result<String, CliError> {
     let t = &resolved.train;
-    let backend = match resolved.backend {
-        BackendArg::Auto => "auto",
-        BackendArg::Vulkan => "vulkan",
-        BackendArg::Wgpu => "wgpu",
-        BackendArg::Cuda => "cuda",
-        BackendArg::Cpu => "cpu",
+    let file = FileConfig {
+        engine: Some(t.engine.name().into()),
+        arch: Some(t.arch.name().into()),
+        kernel: Some(t.mollifier.family.to_string()),
+        kernel_size: Some(toml::Value::String(t.mollifier.size.to_string())),
+        boundary: Some(t.mollifier.boundary.to_string()),
+        steps: Some(t.steps),
+        depth: Some(t.depth),
+        width: Some(t.width),
+        lr: Some(t.lr),
+        pde_weight: Some(t.pde_weight),
+        seed: Some(t.seed),
+        backend: Some(resolved.backend),
     };
-    format!(
-        "engine = \"{}\"\narch = \"{}\"\nkernel = \"{}\"\nkernel_size = \"{}\"\nboundary = \"{}\"\nsteps = {}\ndepth = {}\nwidth = {}\nlr = {:?}\npde_weight = {:?}\nseed = {}\nbackend = \"{backend}\"\n",
-        t.engine.name(),
-        t.arch.name(),
-        t.mollifier.family,
-        t.mollifier.size,
-        t.mollifier.boundary,
-        t.steps,
-        t.depth,
-        t.width,
-        t.lr,
-        t.pde_weight,
-        t.seed,
-    )
+    toml::to_string(&file).map_err(|e| CliError::Other(e.to_string()))
 }
 
 /// Runs `mollify train` on a saved dataset in a child process (its own peak memory, and a
@@ -490,7 +485,7 @@ pub(crate) fn spawn_train(
 ) -> Result<Summary, CliError> {
     std::fs::create_dir_all(out).map_err(|e| CliError::Other(format!("{}: {e}", out.display())))?;
     let config = out.with_extension("toml");
-    write_file(&config, config_file(resolved).as_bytes())?;
+    write_file(&config, config_file(resolved)?.as_bytes())?;
     let exe = std::env::current_exe().map_err(|e| CliError::Other(e.to_string()))?;
     let mut cmd = std::process::Command::new(exe);
     if quiet {

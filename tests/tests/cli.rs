@@ -80,6 +80,13 @@ fn train_writes_every_output_and_the_metrics_improve() {
     assert!((-1.0..=1.0).contains(&corr));
     let rows = std::fs::read_to_string(out.join("metrics.csv")).unwrap();
     assert_eq!(rows.lines().count(), 31, "header + one row per step");
+    let loss = |line: &str| -> f64 { line.split(',').nth(1).unwrap().parse().unwrap() };
+    let lines: Vec<&str> = rows.lines().skip(1).collect();
+    let (first, last) = (loss(lines[0]), loss(lines[29]));
+    assert!(
+        last < first,
+        "loss should fall over 30 steps: {first} → {last}"
+    );
     let (_, p) = io::read_path(&out.join("parameter.npy")).unwrap();
     assert_eq!(p.shape, vec![64, 64]);
     let config = std::fs::read_to_string(out.join("config.toml")).unwrap();
