@@ -11,10 +11,17 @@ use mollify_core::jet::{Jet, JetLayout};
 use mollify_core::model::{Arch, Network};
 use mollify_core::recursive;
 
-fn device() -> Device {
+/// The CPU device in f64. Every test of this process goes through here: tests run in parallel,
+/// and whichever first touches the device fixes its dtype for the whole process.
+fn flex_f64() -> Device {
     let mut device = Device::flex();
     let _ = device.configure(FloatDType::F64);
-    device.autodiff()
+    assert_eq!(device.settings().float_dtype, FloatDType::F64);
+    device
+}
+
+fn device() -> Device {
+    flex_f64().autodiff()
 }
 
 fn column(v: &[f64], device: &Device) -> Tensor<2> {
@@ -170,7 +177,7 @@ fn one_dimensional_first_derivative_matches_jets() {
 #[test]
 fn devices_other_than_the_cpu_are_refused_with_a_reason() {
     // The engine reads primitives of the CPU autodiff backend; a non-autodiff tensor is not one.
-    let plain = Device::flex();
+    let plain = flex_f64();
     let net = Network::new(Arch::Pinn, 1, 8, 2, 0, &plain);
     let err = recursive::derivatives(
         &net,
