@@ -6,6 +6,7 @@
 //! h⁻ᵏ; a larger one only adds bias. σ comes from the median absolute second difference,
 //! which a smooth signal barely moves: for white noise Δ²y has standard deviation √6·σ.
 
+use crate::dataset::{Dataset, Role};
 use crate::error::{Error, Result};
 use crate::kernel::KernelFamily;
 use crate::stencil::stencil_1d;
@@ -22,6 +23,28 @@ pub struct AutoSize {
     pub sigma: f64,
     /// RMS of y − y∗φ at the chosen size (interior points).
     pub residual: f64,
+}
+
+/// [`choose_size`] on a dataset's observed field (what `--kernel-size auto` and the browser's
+/// "auto" use).
+pub fn for_dataset(family: KernelFamily, ds: &Dataset) -> Result<AutoSize> {
+    let values = ds
+        .fields
+        .values()
+        .find(|f| f.role == Role::Observed)
+        .map(|f| f.values.as_slice())
+        .ok_or_else(|| Error::Invalid(format!("dataset '{}' has no observed field", ds.problem)))?;
+    let shape = match ds.grid.shape()[..] {
+        [n] => [1, n],
+        [ny, nx] => [ny, nx],
+        ref other => {
+            return Err(Error::Invalid(format!(
+                "kernel size auto: grids of {} dimensions are not supported",
+                other.len()
+            )));
+        }
+    };
+    choose_size(family, values, shape)
 }
 
 /// Robust noise standard deviation of samples on a [ny, nx] grid (1D: [1, n]), from second

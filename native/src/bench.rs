@@ -77,15 +77,6 @@ fn order(problem: Problem) -> usize {
     }
 }
 
-fn name(problem: Problem) -> &'static str {
-    match problem {
-        Problem::Langevin => "langevin",
-        Problem::Heat => "heat",
-        Problem::Chromatin => "chromatin",
-        Problem::Ode => "ode",
-    }
-}
-
 pub(crate) fn run(args: &BenchArgs, quiet: bool) -> Result<(), CliError> {
     let mut preset = match args.preset.as_str() {
         "quick" => QUICK,
@@ -128,7 +119,7 @@ pub(crate) fn run(args: &BenchArgs, quiet: bool) -> Result<(), CliError> {
             size: preset.size.into(),
         };
         let ds = data::simulate(problem, &setup)?;
-        let data_dir = out.join("data").join(name(problem));
+        let data_dir = out.join("data").join(problem.builtin().name());
         ds.save(&data_dir)?;
         let grid = format!("{:?}", ds.grid.shape());
         let mut cell = |kind: &'static str,
@@ -154,11 +145,16 @@ pub(crate) fn run(args: &BenchArgs, quiet: bool) -> Result<(), CliError> {
                 backend: Some(args.backend),
                 ..RunArgs::default()
             };
-            let resolved = run::resolve(&run_args, Some(engine.name()), &ds, name(problem))?;
+            let resolved = run::resolve(
+                &run_args,
+                Some(engine.name()),
+                &ds,
+                problem.builtin().name(),
+            )?;
             let extra = vec!["--max-seconds".to_string(), preset.budget.to_string()];
             tracing::info!(
                 "{kind}: {} {} {} seed {seed} depth {depth}",
-                name(problem),
+                problem.builtin().name(),
                 arch.name(),
                 engine.name()
             );
@@ -172,7 +168,7 @@ pub(crate) fn run(args: &BenchArgs, quiet: bool) -> Result<(), CliError> {
                     for seed in 0..args.seeds {
                         let dir = out.join("table").join(format!(
                             "{}-{}-{}-s{seed}",
-                            name(problem),
+                            problem.builtin().name(),
                             arch.name(),
                             engine.name()
                         ));
@@ -198,7 +194,7 @@ pub(crate) fn run(args: &BenchArgs, quiet: bool) -> Result<(), CliError> {
                 for depth in preset.sweep_depths {
                     let dir = out.join("sweeps").join(format!(
                         "depth-{}-{}-{depth}",
-                        name(problem),
+                        problem.builtin().name(),
                         engine.name()
                     ));
                     cell(

@@ -48,6 +48,19 @@ pub(crate) enum Problem {
     Ode,
 }
 
+impl Problem {
+    /// The core's simulator for this choice.
+    pub(crate) fn builtin(self) -> mollify_core::problems::Builtin {
+        use mollify_core::problems::Builtin;
+        match self {
+            Self::Langevin => Builtin::Langevin,
+            Self::Heat => Builtin::Heat,
+            Self::Chromatin => Builtin::Chromatin,
+            Self::Ode => Builtin::Ode,
+        }
+    }
+}
+
 /// How a built-in problem is simulated and observed.
 #[derive(Debug, Clone, Args, serde::Serialize, serde::Deserialize)]
 pub(crate) struct ProblemArgs {

@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use mollify_core::Dataset;
-use mollify_core::problems::{Observation, Size, chromatin, heat, langevin, ode};
+use mollify_core::problems::{Observation, Size};
 
 use crate::cli::{Problem, ProblemArgs};
 use crate::error::CliError;
@@ -16,33 +16,9 @@ pub(crate) fn simulate(problem: Problem, setup: &ProblemArgs) -> Result<Dataset,
         fraction: setup.fraction,
         seed: setup.data_seed,
     };
-    let case = setup.case.as_deref();
-    Ok(match problem {
-        Problem::Langevin => langevin::simulate(
-            case.unwrap_or("varying").parse()?,
-            size,
-            &langevin::Params::default(),
-            &obs,
-        )?,
-        Problem::Heat => heat::simulate(
-            case.unwrap_or("smooth").parse()?,
-            heat::Form::NonDivergence,
-            size,
-            &obs,
-        )?,
-        Problem::Chromatin => chromatin::simulate(
-            case.unwrap_or("patterned").parse()?,
-            size,
-            &chromatin::Params::default(),
-            &obs,
-        )?,
-        Problem::Ode => {
-            if case.is_some() {
-                return Err(CliError::Input("the toy ODE has no cases".into()));
-            }
-            ode::simulate(size, &ode::Params::default())?
-        }
-    })
+    Ok(problem
+        .builtin()
+        .simulate(setup.case.as_deref(), size, &obs)?)
 }
 
 /// `--data`: an existing folder, else a built-in problem's name.

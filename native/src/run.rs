@@ -118,8 +118,7 @@ pub(crate) fn resolve(
     match size.as_deref() {
         None => {}
         Some("auto") => {
-            let (values, shape) = observed(ds)?;
-            let auto = autosize::choose_size(train.mollifier.family, &values, shape)?;
+            let auto = autosize::for_dataset(train.mollifier.family, ds)?;
             tracing::info!(
                 "kernel size auto: {} points (noise σ ≈ {:.3e}, smoothing residual {:.3e})",
                 auto.size,
@@ -143,28 +142,6 @@ pub(crate) fn resolve(
         kernel_size_auto,
         train,
     })
-}
-
-/// The observed field of a dataset on its grid, as [ny, nx] (1D: [1, n]).
-fn observed(ds: &Dataset) -> Result<(Vec<f64>, [usize; 2]), CliError> {
-    let name = ds
-        .fields
-        .iter()
-        .find(|(_, f)| f.role == mollify_core::Role::Observed)
-        .map(|(n, _)| n.clone())
-        .ok_or_else(|| {
-            CliError::Input(format!("dataset '{}' has no observed field", ds.problem))
-        })?;
-    let values = ds.field(&name)?.to_vec();
-    let shape = ds.grid.shape();
-    Ok((
-        values,
-        if shape.len() == 1 {
-            [1, shape[0]]
-        } else {
-            [shape[0], shape[1]]
-        },
-    ))
 }
 
 /// The device for a backend choice; `auto` logs why it fell back to the CPU.

@@ -163,3 +163,69 @@ pub fn pearson(a: &[f64], b: &[f64]) -> f64 {
         sab / (saa * sbb).sqrt()
     }
 }
+
+/// The built-in problems by name: one place that maps a front end's choice (a CLI argument, a
+/// URL parameter) to a simulator with the paper's constants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Builtin {
+    /// First-order Langevin equation: infer the forcing F(t).
+    Langevin,
+    /// Steady 2D heat equation: infer the conductivity k(x, y).
+    Heat,
+    /// Fourth-order chromatin reaction–diffusion: infer the reaction rate Γ(x, y).
+    Chromatin,
+    /// Forward toy ODE (no parameter to infer).
+    Ode,
+}
+
+impl Builtin {
+    /// Every built-in problem.
+    pub const ALL: [Self; 4] = [Self::Langevin, Self::Heat, Self::Chromatin, Self::Ode];
+
+    /// The name used on the command line, in URLs and in manifests.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Langevin => "langevin",
+            Self::Heat => "heat",
+            Self::Chromatin => "chromatin",
+            Self::Ode => "ode",
+        }
+    }
+
+    /// Its parameter cases, the default first (chromatin also takes `constant-<Γ>`).
+    pub fn cases(self) -> &'static [&'static str] {
+        match self {
+            Self::Langevin => &["varying", "constant", "noisy", "varying-noisy"],
+            Self::Heat => &["smooth", "constant", "sharp"],
+            Self::Chromatin => &["patterned", "constant-1", "lognormal"],
+            Self::Ode => &[],
+        }
+    }
+
+    /// Simulates the problem (`case` `None`: the default case) with the default constants.
+    pub fn simulate(self, case: Option<&str>, size: Size, obs: &Observation) -> Result<Dataset> {
+        let case = case.or(self.cases().first().copied());
+        match (self, case) {
+            (Self::Langevin, Some(c)) => {
+                langevin::simulate(c.parse()?, size, &langevin::Params::default(), obs)
+            }
+            (Self::Heat, Some(c)) => {
+                heat::simulate(c.parse()?, heat::Form::NonDivergence, size, obs)
+            }
+            (Self::Chromatin, Some(c)) => {
+                chromatin::simulate(c.parse()?, size, &chromatin::Params::default(), obs)
+            }
+            (Self::Ode, None) => ode::simulate(size, &ode::Params::default()),
+            (Self::Ode, Some(_)) => Err(Error::Invalid("the toy ODE has no cases".into())),
+            (_, None) => unreachable!("every inverse problem has a default case"),
+        }
+    }
+}
+
+impl std::str::FromStr for Builtin {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        crate::error::parse_named(s, &Self::ALL, Self::name, "problem")
+    }
+}
