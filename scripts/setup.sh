@@ -40,3 +40,27 @@ ensure_toolchain() {
   command -v cargo >/dev/null || { echo "error: Rust (rustup) is required: https://rustup.rs" >&2; return 1; }
   rustup target list --installed 2>/dev/null | grep -q wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
 }
+
+# Trunk, which builds the browser app. 0.22 needs a newer Rust than the pinned 1.95, so 0.21.14;
+# compiling it takes 15–30 min on 2 cores, once.
+ensure_trunk() {
+  local want=0.21.14
+  if [ "$(trunk --version 2>/dev/null | awk '{print $2}')" != "$want" ]; then
+    echo "==> installing trunk $want (compiles from crates.io; 15–30 min on 2 cores)"
+    cargo install trunk --version "=$want" --locked
+  fi
+}
+
+# Node.js and the end-to-end test's playwright-core (it drives Debian's Chromium; no browser
+# download), at the versions tests/e2e/package-lock.json pins.
+ensure_e2e() {
+  command -v node >/dev/null && command -v npm >/dev/null || apt_install nodejs npm
+  if [ ! -d "$ROOT/tests/e2e/node_modules/playwright-core" ]; then
+    echo "==> installing playwright-core for the end-to-end test"
+    (cd "$ROOT/tests/e2e" && npm ci --no-audit --no-fund)
+  fi
+}
+
+# The browser app, built by trunk into dist/ (dev profile: shares burn's wasm build with the
+# browser tests; the release build takes ~40 min here).
+build_web() { (cd "$ROOT" && trunk build); }

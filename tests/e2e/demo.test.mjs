@@ -1,0 +1,169 @@
+// End-to-end test of the browser demonstrator (the `trunk build` output in dist/): serve it on
+// loopback, open it in Debian's Chromium through playwright-core, refuse a bad dataset file, run
+// the heat comparison and check what a student would see.
+//
+//   node demo.test.mjs [--webgpu | --shader] [--dist DIR] [--out DIR] [--seconds N]
+//
+// Without a flag Chromium has no WebGPU adapter and the app must fall back to the CPU. With
+// --webgpu, SwiftShader's adapter (--enable-unsafe-webgpu) trains in the worker; with --shader
+// the worker trains on the CPU (backend=cpu in the link) and the page draws the fields with the
+// WGSL heatmap shader on that adapter.
+// Passes when both panels advance ≥ 50 steps (WebGPU on SwiftShader: ≥ 3, a measurement run),
+// no panel shows an error,
+// the correlation readouts are numbers in [−1, 1], on the CPU the mollifier's is the higher and
+// reaches 0.9 within the time limit, and the page never stalls: the longest gap between
+// animation frames stays under 200 ms.
+
+import http from "node:http";
+import fs from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const args = process.argv.slice(2);
+const flag = (name, fallback) => {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : fallback;
+};
+const shader = args.includes("--shader");
+const webgpu = args.includes("--webgpu");
+const dist = path.resolve(flag("--dist", path.join(here, "..", "..", "dist")));
+const out = path.resolve(flag("--out", path.join(here, "out")));
+const limit = Number(flag("--seconds", "60"));
+const mode = webgpu ? "webgpu" : shader ? "shader" : "cpu";
+fs.mkdirSync(out, { recursive: true });
+
+function fail(message) {
+  console.error(`FAIL (${mode}): ${message}`);
+  process.exitCode = 1;
+  throw new Error(message);
+}
+
+const types = { ".html": "text/html", ".js": "text/javascript", ".wasm": "application/wasm", ".css": "text/css" };
+const server = http.createServer((req, res) => {
+  const url = new URL(req.url, "http://localhost");
+  const file = path.join(dist, url.pathname === "/" ? "index.html" : path.normalize(url.pathname));
+  if (!file.startsWith(dist) || !fs.existsSync(file) || fs.statSync(file).isDirectory()) {
+    res.writeHead(404).end();
+    return;
+  }
+  res.writeHead(200, { "content-type": types[path.extname(file)] ?? "application/octet-stream" });
+  fs.createReadStream(file).pipe(res);
+});
+await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+const base = `http://127.0.0.1:${server.address().port}/`;
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+  args: [
+    "--no-sandbox", "--disable-quic", "--no-first-run", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
+    // GPU compositing off: otherwise headless screenshots come out blank where canvases are.
+    ...(webgpu || shader ? ["--enable-unsafe-webgpu", "--disable-gpu-compositing"] : ["--disable-gpu"]),
+  ],
+});
+const readouts = (page) =>
+  page.$$eval("article.panel[data-testid]", (panels) =>
+    Object.fromEntries(panels.map((p) => [p.dataset.testid.replace("panel-", ""), {
+      step: Number(p.dataset.step),
+      correlation: p.dataset.correlation === "" ? null : Number(p.dataset.correlation),
+      shown: p.querySelector("[data-testid=correlation]").textContent,
+      msPerStep: Number(p.dataset.msPerStep),
+      error: p.querySelector(".error")?.textContent ?? null,
+    }])));
+
+try {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 1100 } });
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(String(e)));
+  page.on("console", (m) => m.type() === "error" && errors.push(m.text()));
+  page.on("response", (r) => r.status() >= 400 && errors.push(`${r.status()} ${r.url()}`));
+  await page.goto(`${base}?problem=heat&case=smooth&noise=0&kernel=bump&size=11&arch=pinn&seed=0&steps=1000&backend=${shader ? "cpu" : "auto"}`);
+  await page.waitForSelector("[data-testid=start]");
+
+  // A lone CSV is not a dataset: the page says so and keeps working.
+  await page.setInputFiles("[data-testid=dataset]", {
+    name: "field.csv", mimeType: "text/csv", buffer: Buffer.from("1,2\n3,4\n"),
+  });
+  const notice = await page.waitForSelector("[data-testid=notice]", { timeout: 10_000 });
+  const text = await notice.textContent();
+  if (!text.includes("dataset not loaded") || !text.includes("dataset.json")) fail(`unclear message: ${text}`);
+  console.log(`bad dataset refused: ${text}`);
+
+  // Frame gaps on the page's own thread while the worker trains.
+  await page.evaluate(() => {
+    window.__gaps = [];
+    let last = performance.now();
+    const tick = (t) => { window.__gaps.push([t - last, t]); last = t; requestAnimationFrame(tick); };
+    requestAnimationFrame(tick);
+    window.__long = [];
+    new PerformanceObserver((l) => l.getEntries().forEach((e) => window.__long.push([e.duration, e.startTime])))
+      .observe({ type: "longtask" });
+  });
+  const clickedAt = await page.evaluate(() => performance.now());
+  await page.click("[data-testid=start]");
+  const started = Date.now();
+  await page.waitForSelector("[data-testid=panel-mollifier]", { timeout: 60_000 });
+  const backend = await page.textContent("[data-testid=backend]");
+  const heatmaps = await page.textContent("[data-testid=heatmaps]").catch(() => "(no badge)");
+  console.log(`backend badge: ${backend}\nheatmap badge: ${heatmaps}`);
+  if (webgpu !== backend.includes("WebGPU")) fail(`expected ${mode} training, badge says: ${backend}`);
+  if (shader && !heatmaps.includes("WGSL shader")) fail(`expected shader heatmaps, badge says: ${heatmaps}`);
+
+  let r, reached = null;
+  // Both panels must pass 50 steps; give the slower one up to three times the limit.
+  const deadline = started + 3000 * limit;
+  for (;;) {
+    await page.waitForTimeout(1000);
+    r = await readouts(page);
+    const t = (Date.now() - started) / 1000;
+    if (reached === null && (r.mollifier?.correlation ?? -1) >= 0.9) reached = t;
+    const enough = webgpu
+      ? r.autodiff?.step >= 3 && r.mollifier?.step >= 3
+      : r.autodiff?.step >= 50 && r.mollifier?.step >= 50;
+    const failed = Object.values(r).some((p) => p.error);
+    if ((enough && (reached !== null || webgpu)) || failed || Date.now() > deadline) break;
+    if (Math.round(t) % 15 === 0) console.log(`${t.toFixed(0)} s: ${JSON.stringify(r)}`);
+  }
+  const seconds = (Date.now() - started) / 1000;
+  const gaps = (await page.evaluate(() => window.__gaps)).slice(2);
+  const maxGap = Math.max(...gaps.map((g) => g[0]));
+  const longTasks = (await page.evaluate(() => window.__long))
+    .map(([d, t]) => `${d.toFixed(0)} ms at ${((t - clickedAt) / 1000).toFixed(1)} s`);
+  const worst = [...gaps].sort((a, b) => b[0] - a[0]).slice(0, 5)
+    .map(([gap, t]) => `${gap.toFixed(0)} ms at ${((t - clickedAt) / 1000).toFixed(1)} s`);
+  const shot = path.join(out, `demo-${mode}.png`);
+  await page.screenshot({ path: shot, fullPage: true });
+  const sizes = Object.fromEntries(fs.readdirSync(dist).filter((f) => f.endsWith(".wasm"))
+    .map((f) => [f, fs.statSync(path.join(dist, f)).size]));
+  const result = {
+    mode, backend, heatmaps, seconds, mollifier_reached_0_9_after_s: reached,
+    panels: Object.fromEntries(Object.entries(r).map(([k, v]) => [k, { ...v, steps_per_s: v.step / seconds }])),
+    max_frame_gap_ms: maxGap, worst_gaps: worst, long_tasks: longTasks, frames: gaps.length, screenshot: shot, wasm_bytes: sizes, page_errors: errors,
+  };
+  fs.writeFileSync(path.join(out, `demo-${mode}.json`), JSON.stringify(result, null, 2));
+  console.log(JSON.stringify(result, null, 2));
+
+  // SwiftShader emulates the GPU on the CPU: there the run is a measurement, and each panel
+  // only has to make progress.
+  const minSteps = webgpu ? 3 : 50;
+  for (const [name, p] of Object.entries(r)) {
+    if (p.error) fail(`${name} panel shows an error: ${p.error}`);
+    if (!(p.step >= minSteps)) fail(`${name} panel took ${p.step} steps (< ${minSteps}) in ${seconds.toFixed(0)} s`);
+    if (!(p.correlation >= -1 && p.correlation <= 1)) fail(`${name} correlation ${p.correlation}`);
+    if (Number(p.shown) !== Number(p.shown)) fail(`${name} shows '${p.shown}', not a number`);
+  }
+  if (!webgpu && !(r.mollifier.correlation > r.autodiff.correlation)) {
+    fail(`mollifier ${r.mollifier.correlation} is not above autodiff ${r.autodiff.correlation}`);
+  }
+  if (!webgpu && !(reached !== null && reached <= limit)) {
+    fail(`mollifier correlation reached 0.9 after ${reached ?? "more than " + seconds.toFixed(0)} s (limit ${limit} s)`);
+  }
+  if (!(maxGap < 200)) fail(`main thread stalled: longest frame gap ${maxGap.toFixed(0)} ms`);
+  if (errors.length) fail(`page errors: ${errors.join(" | ")}`);
+  console.log(`PASS (${mode})`);
+} finally {
+  await browser.close();
+  server.close();
+}

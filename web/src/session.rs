@@ -1,0 +1,330 @@
+//! The worker's state machine, kept free of worker plumbing so the browser tests drive it
+//! directly: it turns [`Input`]s into [`Output`]s and advances the panels a time slice at a
+//! time. Panels get equal wall time, not equal steps, so the faster engine visibly gets further.
+
+use std::time::Duration;
+
+use mollify_core::autosize;
+use mollify_core::backend::{self, BackendChoice, Selected};
+use mollify_core::engine::EngineKind;
+use mollify_core::metrics::Metrics;
+use mollify_core::problems::{Observation, Size};
+use mollify_core::train::{TrainConfig, Trainer};
+use mollify_core::{Dataset, MollifierConfig};
+use web_time::Instant;
+
+use crate::protocol::{Input, Output, Ready, Snapshot};
+use crate::settings::{KernelSize, Settings};
+
+/// Network width of the demo (small enough for a few steps per frame on a laptop CPU).
+pub const WIDTH: usize = 32;
+/// Network depth of the demo.
+pub const DEPTH: usize = 3;
+
+struct Panel {
+    engine: EngineKind,
+    trainer: Trainer,
+    done: bool,
+    failed: bool,
+}
+
+struct Run {
+    settings: Settings,
+    ds: Dataset,
+    kernel_size: usize,
+    shape: [usize; 2],
+    panels: Vec<Panel>,
+}
+
+/// Training state of one page.
+pub struct Session {
+    /// Where `Auto` runs: given (tests), or chosen on first need, so a page that trains on
+    /// the CPU never opens a WebGPU device (two in one tab fail; see `app`).
+    auto: Option<Selected>,
+    /// The device of the current run.
+    backend: Selected,
+    run: Option<Run>,
+    running: bool,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("backend", &self.backend.name)
+            .field("running", &self.running)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Session {
+    /// A session whose `auto` backend is `auto`; `None`: `backend::select(Auto)` when a run
+    /// first asks for it.
+    pub fn new(auto: Option<Selected>) -> Self {
+        Self {
+            backend: cpu(None),
+            auto,
+            run: None,
+            running: false,
+        }
+    }
+
+    /// Whether [`Session::advance`] has work to do.
+    pub fn running(&self) -> bool {
+        self.running
+    }
+
+    /// Applies one message.
+    pub async fn handle(&mut self, input: Input) -> Vec<Output> {
+        match input {
+            Input::Start { settings, dataset } => {
+                self.running = false;
+                self.run = None;
+                match self.prepare(settings, dataset).await {
+                    Ok(ready) => {
+                        self.running = true;
+                        vec![Output::Ready(ready), Output::Running(true)]
+                    }
+                    Err(message) => vec![
+                        Output::Error {
+                            panel: None,
+                            message,
+                        },
+                        Output::Running(false),
+                    ],
+                }
+            }
+            Input::Pause => {
+                self.running = false;
+                vec![Output::Running(false)]
+            }
+            Input::Resume => {
+                self.running = self
+                    .run
+                    .as_ref()
+                    .is_some_and(|r| r.panels.iter().any(|p| !p.done && !p.failed));
+                vec![Output::Running(self.running)]
+            }
+            Input::Reset => {
+                self.running = false;
+                let Some(run) = self.run.take() else {
+                    return vec![Output::Running(false)];
+                };
+                match self.build(run.settings, run.ds) {
+                    Ok(ready) => vec![Output::Ready(ready), Output::Running(false)],
+                    Err(message) => vec![Output::Error {
+                        panel: None,
+                        message,
+                    }],
+                }
+            }
+        }
+    }
+
+    async fn prepare(
+        &mut self,
+        settings: Settings,
+        dataset: Option<Vec<(String, Vec<u8>)>>,
+    ) -> Result<Ready, String> {
+        if settings.backend == BackendChoice::Cpu {
+            self.backend = cpu(Some("chosen in the settings".into()));
+        } else {
+            if self.auto.is_none() {
+                let selected = backend::select(BackendChoice::Auto)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                self.auto = Some(selected);
+            }
+            let auto = self.auto.clone().expect("chosen above");
+            if settings.backend == BackendChoice::Wgpu && auto.name != "wgpu" {
+                return Err(format!(
+                    "WebGPU is not available here: {}",
+                    auto.fallback_reason.as_deref().unwrap_or("no adapter")
+                ));
+            }
+            self.backend = auto;
+        }
+        let ds = match dataset {
+            Some(files) => crate::files::dataset_from_files(&files)?,
+            None => {
+                let obs = Observation {
+                    noise: settings.noise,
+                    fraction: settings.fraction,
+                    seed: settings.seed,
+                };
+                settings
+                    .problem
+                    .simulate(Some(&settings.case), Size::Quick, &obs)
+                    .map_err(|e| e.to_string())?
+            }
+        };
+        self.build(settings, ds)
+    }
+
+    fn build(&mut self, settings: Settings, ds: Dataset) -> Result<Ready, String> {
+        let (kernel_size, estimated_noise) = match settings.kernel_size {
+            KernelSize::Points(n) => (n, None),
+            KernelSize::Auto => {
+                let auto =
+                    autosize::for_dataset(settings.kernel, &ds).map_err(|e| e.to_string())?;
+                (auto.size, Some(auto.sigma))
+            }
+        };
+        let shape = match ds.grid.shape()[..] {
+            [n] => [1, n],
+            [ny, nx] => [ny, nx],
+            _ => return Err("only 1D and 2D datasets can be shown".into()),
+        };
+        let mut engines = vec![EngineKind::Taylor, EngineKind::Mollifier];
+        if settings.fd {
+            engines.push(EngineKind::FiniteDifference);
+        }
+        let mut panels = Vec::new();
+        for engine in engines {
+            let config = TrainConfig::new()
+                .with_engine(engine)
+                .with_arch(settings.arch)
+                .with_width(WIDTH)
+                .with_depth(DEPTH)
+                .with_steps(settings.steps)
+                .with_seed(settings.seed)
+                .with_mollifier(MollifierConfig {
+                    family: settings.kernel,
+                    size: kernel_size,
+                    ..MollifierConfig::default()
+                });
+            let trainer = Trainer::new(&ds, config, &self.backend.device)
+                .map_err(|e| format!("{}: {e}", engine.name()))?;
+            panels.push(Panel {
+                engine,
+                trainer,
+                done: false,
+                failed: false,
+            });
+        }
+        let first = &panels[0].trainer;
+        let ready = Ready {
+            backend: self.backend.name.into(),
+            fallback_reason: self.backend.fallback_reason.clone(),
+            problem: ds.problem.clone(),
+            case: ds.case.clone(),
+            shape,
+            metric_region: first.metric_region(),
+            truth: first.truth().map(to_f32),
+            kernel_size,
+            estimated_noise,
+            panels: panels.iter().map(|p| p.engine.name().into()).collect(),
+            steps: settings.steps,
+        };
+        self.run = Some(Run {
+            settings,
+            ds,
+            kernel_size,
+            shape,
+            panels,
+        });
+        Ok(ready)
+    }
+
+    /// Steps every unfinished panel for about `slice` of wall time each (at least one step),
+    /// then reports one snapshot per panel.
+    pub async fn advance(&mut self, slice: Duration) -> Vec<Output> {
+        let mut out = Vec::new();
+        let Some(run) = self.run.as_mut().filter(|_| self.running) else {
+            return out;
+        };
+        let steps = run.settings.steps;
+        for (index, panel) in run.panels.iter_mut().enumerate() {
+            if panel.done || panel.failed {
+                continue;
+            }
+            let start = Instant::now();
+            let (mut taken, mut seconds, mut last) = (0usize, 0.0, None);
+            while taken == 0 || start.elapsed() < slice {
+                match panel.trainer.step().await {
+                    Ok(report) => {
+                        taken += 1;
+                        seconds += report.seconds;
+                        last = Some(report);
+                        if report.step >= steps {
+                            panel.done = true;
+                            break;
+                        }
+                    }
+                    Err(e) => {
+                        panel.failed = true;
+                        out.push(Output::Error {
+                            panel: Some(index),
+                            message: format!("{}: {e}", panel.engine.name()),
+                        });
+                        break;
+                    }
+                }
+            }
+            let Some(report) = last else { continue };
+            match snapshot(
+                panel,
+                index,
+                run.shape,
+                report,
+                1e3 * seconds / taken as f64,
+            )
+            .await
+            {
+                Ok(s) => out.push(Output::Snapshot(s)),
+                Err(e) => out.push(Output::Error {
+                    panel: Some(index),
+                    message: e.to_string(),
+                }),
+            }
+        }
+        if run.panels.iter().all(|p| p.done || p.failed) {
+            self.running = false;
+            out.push(Output::Running(false));
+        }
+        out
+    }
+
+    /// The kernel size of the current run.
+    pub fn kernel_size(&self) -> Option<usize> {
+        self.run.as_ref().map(|r| r.kernel_size)
+    }
+}
+
+async fn snapshot(
+    panel: &Panel,
+    index: usize,
+    shape: [usize; 2],
+    report: mollify_core::train::StepReport,
+    ms_per_step: f64,
+) -> mollify_core::Result<Snapshot> {
+    let parameter = panel.trainer.parameter().await?;
+    let metrics = panel
+        .trainer
+        .truth()
+        .map(|truth| Metrics::compare(&parameter, truth, shape, panel.trainer.metric_region()));
+    Ok(Snapshot {
+        panel: index,
+        step: report.step,
+        data_loss: report.data_loss,
+        pde_loss: report.pde_loss,
+        ms_per_step,
+        correlation: metrics.map(|m| m.correlation),
+        laplacian_correlation: metrics.and_then(|m| m.laplacian_correlation),
+        relative_l2: metrics.map(|m| m.relative_l2),
+        parameter: to_f32(&parameter),
+        memory_bytes: panel.trainer.peak_memory_bytes(),
+        done: panel.done,
+    })
+}
+
+fn to_f32(v: &[f64]) -> Vec<f32> {
+    v.iter().map(|&x| x as f32).collect()
+}
+
+fn cpu(fallback_reason: Option<String>) -> Selected {
+    Selected {
+        device: burn::tensor::Device::flex(),
+        name: "cpu",
+        fallback_reason,
+    }
+}

@@ -1,0 +1,274 @@
+//! The experiment a user set up, and its URL form: every control lives in the query string so a
+//! link reopens the same experiment. Parsing never fails as a whole — a bad value falls back
+//! to its default and is reported, so a mangled link still opens a working page.
+
+use mollify_core::backend::BackendChoice;
+use mollify_core::kernel::KernelFamily;
+use mollify_core::model::Arch;
+use mollify_core::problems::Builtin;
+use serde::{Deserialize, Serialize};
+
+/// Kernel size: chosen from the data, or a fixed odd number of grid points.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum KernelSize {
+    /// Discrepancy principle on the observed field (`mollify_core::autosize`).
+    Auto,
+    /// Odd, in [`KernelSize::MIN`, `KernelSize::MAX`].
+    Points(usize),
+}
+
+impl KernelSize {
+    /// Smallest fixed size.
+    pub const MIN: usize = 3;
+    /// Largest fixed size offered (a third of the quick 64² grid).
+    pub const MAX: usize = 21;
+}
+
+impl std::fmt::Display for KernelSize {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Auto => f.write_str("auto"),
+            Self::Points(n) => write!(f, "{n}"),
+        }
+    }
+}
+
+impl std::str::FromStr for KernelSize {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        if s == "auto" {
+            return Ok(Self::Auto);
+        }
+        match s.parse::<usize>() {
+            Ok(n) if n % 2 == 1 && (Self::MIN..=Self::MAX).contains(&n) => Ok(Self::Points(n)),
+            _ => Err(format!(
+                "kernel size must be 'auto' or an odd number from {} to {} (got '{s}')",
+                Self::MIN,
+                Self::MAX
+            )),
+        }
+    }
+}
+
+/// Everything the controls set.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Settings {
+    /// Problem (Langevin, heat, chromatin; the forward ODE has nothing to recover).
+    pub problem: Builtin,
+    /// Parameter case, one of `problem.cases()`.
+    pub case: String,
+    /// Observation noise, relative to the solution's RMS.
+    pub noise: f64,
+    /// Fraction of grid points observed.
+    pub fraction: f64,
+    /// Mollifier kernel family.
+    pub kernel: KernelFamily,
+    /// Mollifier kernel size.
+    pub kernel_size: KernelSize,
+    /// Network architecture of every panel.
+    pub arch: Arch,
+    /// Seed of the data and of the networks.
+    pub seed: u64,
+    /// Show a third panel trained with finite differences.
+    pub fd: bool,
+    /// Steps per panel before it stops.
+    pub steps: usize,
+    /// Where the worker trains: WebGPU if it comes up (auto), or the CPU.
+    pub backend: BackendChoice,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            problem: Builtin::Heat,
+            case: "smooth".into(),
+            noise: 0.0,
+            fraction: 0.1,
+            kernel: KernelFamily::Bump,
+            kernel_size: KernelSize::Points(11),
+            arch: Arch::Pinn,
+            seed: 0,
+            fd: false,
+            steps: 1000,
+            backend: BackendChoice::Auto,
+        }
+    }
+}
+
+/// Problems the demonstrator offers (those with a parameter to recover).
+pub const PROBLEMS: [Builtin; 3] = [Builtin::Langevin, Builtin::Heat, Builtin::Chromatin];
+
+/// Highest noise level the slider reaches.
+pub const MAX_NOISE: f64 = 0.5;
+
+/// Most steps per panel a link may ask for.
+pub const MAX_STEPS: usize = 20_000;
+
+impl Settings {
+    /// The query string (without `?`) that reproduces these settings.
+    pub fn to_query(&self) -> String {
+        format!(
+            "problem={}&case={}&noise={}&fraction={}&kernel={}&size={}&arch={}&seed={}&fd={}&steps={}&backend={}",
+            self.problem.name(),
+            self.case,
+            self.noise,
+            self.fraction,
+            self.kernel.name(),
+            self.kernel_size,
+            self.arch.name(),
+            self.seed,
+            u8::from(self.fd),
+            self.steps,
+            backend_name(self.backend)
+        )
+    }
+
+    /// Settings from a query string (with or without `?`): unknown keys and bad values are
+    /// reported and replaced by defaults.
+    pub fn from_query(query: &str) -> (Self, Vec<String>) {
+        let mut s = Self::default();
+        let mut problems = Vec::new();
+        let mut case = None;
+        let pairs = query
+            .trim_start_matches('?')
+            .split('&')
+            .filter(|p| !p.is_empty());
+        for pair in pairs {
+            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+            let result: Result<(), String> = match key {
+                "problem" => value
+                    .parse::<Builtin>()
+                    .map_err(|e| e.to_string())
+                    .and_then(|p| {
+                        if PROBLEMS.contains(&p) {
+                            s.problem = p;
+                            Ok(())
+                        } else {
+                            Err(format!("problem '{value}' has no parameter to recover"))
+                        }
+                    }),
+                "case" => {
+                    case = Some(value.to_string());
+                    Ok(())
+                }
+                "noise" => parse_in(value, 0.0, MAX_NOISE, "noise").map(|v| s.noise = v),
+                "fraction" => parse_in(value, 0.01, 1.0, "fraction").map(|v| s.fraction = v),
+                "kernel" => value
+                    .parse()
+                    .map(|k| s.kernel = k)
+                    .map_err(|e: mollify_core::Error| e.to_string()),
+                "size" => value.parse().map(|k| s.kernel_size = k),
+                "arch" => value
+                    .parse()
+                    .map(|a| s.arch = a)
+                    .map_err(|e: mollify_core::Error| e.to_string()),
+                "seed" => value
+                    .parse()
+                    .map(|v| s.seed = v)
+                    .map_err(|_| format!("seed must be a whole number ≥ 0 (got '{value}')")),
+                "fd" => match value {
+                    "1" | "true" | "0" | "false" => {
+                        s.fd = matches!(value, "1" | "true");
+                        Ok(())
+                    }
+                    _ => Err(format!("fd must be 0 or 1 (got '{value}')")),
+                },
+                "steps" => match value.parse::<usize>() {
+                    Ok(n) if (1..=MAX_STEPS).contains(&n) => {
+                        s.steps = n;
+                        Ok(())
+                    }
+                    _ => Err(format!(
+                        "steps must be from 1 to {MAX_STEPS} (got '{value}')"
+                    )),
+                },
+                "backend" => value
+                    .parse()
+                    .map(|b| s.backend = b)
+                    .map_err(|e: mollify_core::Error| e.to_string()),
+                other => Err(format!("unknown setting '{other}' ignored")),
+            };
+            if let Err(message) = result {
+                problems.push(message);
+            }
+        }
+        s.case = s.problem.cases()[0].to_string();
+        if let Some(case) = case {
+            if s.problem.cases().contains(&case.as_str()) {
+                s.case = case;
+            } else {
+                problems.push(format!(
+                    "case '{case}' is not one of {}'s: {}",
+                    s.problem.name(),
+                    s.problem.cases().join(", ")
+                ));
+            }
+        }
+        (s, problems)
+    }
+}
+
+/// The URL spelling of a backend choice (what `BackendChoice::from_str` reads).
+pub fn backend_name(b: BackendChoice) -> &'static str {
+    match b {
+        BackendChoice::Auto => "auto",
+        BackendChoice::Wgpu => "webgpu",
+        BackendChoice::Cpu => "cpu",
+    }
+}
+
+fn parse_in(value: &str, lo: f64, hi: f64, what: &str) -> Result<f64, String> {
+    match value.parse::<f64>() {
+        Ok(v) if (lo..=hi).contains(&v) => Ok(v),
+        _ => Err(format!(
+            "{what} must be a number from {lo} to {hi} (got '{value}')"
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_setting_round_trips_through_the_url() {
+        let s = Settings {
+            problem: Builtin::Chromatin,
+            case: "lognormal".into(),
+            noise: 0.05,
+            fraction: 0.25,
+            kernel: KernelFamily::Poly4,
+            kernel_size: KernelSize::Auto,
+            arch: Arch::PirateNet,
+            seed: 7,
+            fd: true,
+            steps: 300,
+            backend: BackendChoice::Cpu,
+        };
+        let (back, problems) = Settings::from_query(&format!("?{}", s.to_query()));
+        assert!(problems.is_empty(), "{problems:?}");
+        assert_eq!(back, s);
+        let (default, problems) = Settings::from_query("");
+        assert!(problems.is_empty());
+        assert_eq!(default, Settings::default());
+    }
+
+    #[test]
+    fn bad_values_fall_back_and_are_reported() {
+        let (s, problems) = Settings::from_query(
+            "problem=ode&noise=-1&size=4&kernel=gauss&case=sharp&fd=2&bogus=1&steps=0",
+        );
+        assert_eq!(problems.len(), 7, "{problems:?}");
+        assert_eq!(s.problem, Builtin::Heat);
+        // A case valid for heat survives the bad problem.
+        assert_eq!(s.case, "sharp");
+        assert_eq!(s.noise, 0.0);
+        assert_eq!(s.kernel_size, KernelSize::Points(11));
+        let (s, problems) = Settings::from_query("problem=langevin&case=sharp");
+        assert_eq!(
+            (s.case.as_str(), problems.len()),
+            ("varying", 1),
+            "{problems:?}"
+        );
+    }
+}
