@@ -10,16 +10,7 @@ use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rand_distr::{Distribution, Normal};
 
-/// Prints to the test output natively and to the browser console under wasm-bindgen-test.
-#[macro_export]
-macro_rules! report {
-    ($($t:tt)*) => {{
-        #[cfg(target_arch = "wasm32")]
-        wasm_bindgen_test::console_log!($($t)*);
-        #[cfg(not(target_arch = "wasm32"))]
-        println!($($t)*);
-    }};
-}
+include!("report.rs");
 
 const TAU: f64 = std::f64::consts::TAU;
 

@@ -10,16 +10,7 @@ use mollify_web::protocol::{Input, Output, Ready, Snapshot};
 use mollify_web::session::Session;
 use mollify_web::settings::{KernelSize, Settings};
 
-/// Prints on the console in the browser and on stderr natively.
-#[macro_export]
-macro_rules! report {
-    ($($t:tt)*) => {{
-        #[cfg(target_arch = "wasm32")]
-        wasm_bindgen_test::console_log!($($t)*);
-        #[cfg(not(target_arch = "wasm32"))]
-        eprintln!($($t)*);
-    }};
-}
+include!("../../../core/tests/common/report.rs");
 
 fn session(device: &Device, name: &'static str) -> Session {
     Session::new(Some(Selected {
