@@ -109,7 +109,6 @@ try {
   const heatmaps = await page.textContent("[data-testid=heatmaps]").catch(() => "(no badge)");
   console.log(`backend badge: ${backend}\nheatmap badge: ${heatmaps}`);
   if (webgpu !== backend.includes("WebGPU")) fail(`expected ${mode} training, badge says: ${backend}`);
-  if (shader && !heatmaps.includes("WGSL shader")) fail(`expected shader heatmaps, badge says: ${heatmaps}`);
 
   let r, reached = null;
   // Both panels must pass 50 steps; give the slower one up to three times the limit.
@@ -133,12 +132,26 @@ try {
     .map(([d, t]) => `${d.toFixed(0)} ms at ${((t - clickedAt) / 1000).toFixed(1)} s`);
   const worst = [...gaps].sort((a, b) => b[0] - a[0]).slice(0, 5)
     .map(([gap, t]) => `${gap.toFixed(0)} ms at ${((t - clickedAt) / 1000).toFixed(1)} s`);
+  const finalHeatmaps = await page.textContent("[data-testid=heatmaps]").catch(() => "(no badge)");
+  // Colours on each field canvas (2D ones: a live WebGPU canvas cannot be read back here).
+  const pictures = await page.evaluate(() => Object.fromEntries(
+    [...document.querySelectorAll("canvas[id^=field-]")].map((c) => {
+      const probe = document.createElement("canvas");
+      if (c.getContext("2d") === null) return [c.id, "webgpu"];
+      probe.width = c.width; probe.height = c.height;
+      const ctx = probe.getContext("2d");
+      ctx.drawImage(c, 0, 0);
+      const d = ctx.getImageData(0, 0, c.width, c.height).data;
+      const colours = new Set();
+      for (let i = 0; i < d.length; i += 4) colours.add((d[i] << 16) | (d[i + 1] << 8) | d[i + 2]);
+      return [c.id, colours.size];
+    })));
   const shot = path.join(out, `demo-${mode}.png`);
   await page.screenshot({ path: shot, fullPage: true });
   const sizes = Object.fromEntries(fs.readdirSync(dist).filter((f) => f.endsWith(".wasm"))
     .map((f) => [f, fs.statSync(path.join(dist, f)).size]));
   const result = {
-    mode, backend, heatmaps, seconds, mollifier_reached_0_9_after_s: reached,
+    mode, backend, heatmaps, heatmaps_at_end: finalHeatmaps, field_colours: pictures, seconds, mollifier_reached_0_9_after_s: reached,
     panels: Object.fromEntries(Object.entries(r).map(([k, v]) => [k, { ...v, steps_per_s: v.step / seconds }])),
     max_frame_gap_ms: maxGap, worst_gaps: worst, long_tasks: longTasks, frames: gaps.length, screenshot: shot, wasm_bytes: sizes, page_errors: errors,
   };
@@ -154,6 +167,12 @@ try {
     if (!(p.correlation >= -1 && p.correlation <= 1)) fail(`${name} correlation ${p.correlation}`);
     if (Number(p.shown) !== Number(p.shown)) fail(`${name} shows '${p.shown}', not a number`);
   }
+  for (const [id, colours] of Object.entries(pictures)) {
+    if (colours !== "webgpu" && !(colours >= 10)) fail(`${id} shows ${colours} colours: not a field`);
+  }
+  // The page took the shader path; where SwiftShader then loses the device, it must say so
+  // and go on drawing on plain canvases (checked just above).
+  if (shader && !/WGSL shader|device lost/.test(finalHeatmaps)) fail(`shader path not taken: ${finalHeatmaps}`);
   if (!webgpu && !(r.mollifier.correlation > r.autodiff.correlation)) {
     fail(`mollifier ${r.mollifier.correlation} is not above autodiff ${r.autodiff.correlation}`);
   }

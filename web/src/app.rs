@@ -206,6 +206,9 @@ pub fn App() -> Html {
     });
     let user_data = use_state(|| None::<UserData>);
     let heatmaps = use_state(|| None::<Result<String, String>>);
+    // Bumped when the page's WebGPU device is lost: new canvas elements (keyed by it) take
+    // plain 2D contexts.
+    let canvas_generation = use_state(|| 0u32);
     let bridge = {
         let model = model.dispatcher();
         use_memo((), move |_| {
@@ -216,7 +219,7 @@ pub fn App() -> Html {
         // The page opens its own WebGPU device for the heatmaps only while the worker trains on
         // the CPU: with a second device in the same tab, Chromium (SwiftShader, measured) loses
         // one of them ("A valid external Instance reference no longer exists").
-        let heatmaps = heatmaps.clone();
+        let (heatmaps, generation) = (heatmaps.clone(), canvas_generation.clone());
         let worker_backend = model.ready.as_ref().map(|r| r.backend.clone());
         use_effect_with(worker_backend, move |backend| match backend.as_deref() {
             Some("wgpu") => {
@@ -226,8 +229,20 @@ pub fn App() -> Html {
                 )));
             }
             Some(_) if !matches!(*heatmaps, Some(Ok(_))) => {
+                let lost = {
+                    let (heatmaps, generation) = (heatmaps.clone(), generation.clone());
+                    Callback::from(move |why: String| {
+                        // Off the device's own callback: then drop it and renew the canvases.
+                        let (heatmaps, generation) = (heatmaps.clone(), generation.clone());
+                        wasm_bindgen_futures::spawn_local(async move {
+                            draw::release_gpu();
+                            heatmaps.set(Some(Err(why)));
+                            generation.set(*generation + 1);
+                        });
+                    })
+                };
                 wasm_bindgen_futures::spawn_local(async move {
-                    heatmaps.set(Some(draw::init_gpu().await));
+                    heatmaps.set(Some(draw::init_gpu(lost).await));
                 });
             }
             _ => {}
@@ -507,9 +522,11 @@ pub fn App() -> Html {
                 <section class="panels">
                     { for r.panels.iter().enumerate().map(|(i, name)| html! {
                         <Panel index={i} name={name.clone()} ready={r.clone()}
-                            state={model.panels[i].clone()} {range} version={model.version} />
+                            state={model.panels[i].clone()} {range} version={model.version}
+                            generation={*canvas_generation} />
                     }) }
-                    <Truth ready={r.clone()} {range} />
+                    <Truth ready={r.clone()} {range} generation={*canvas_generation}
+                        version={model.version} />
                 </section>
             }
         </main>
@@ -550,6 +567,7 @@ struct PanelProps {
     state: PanelState,
     range: [f32; 2],
     version: u64,
+    generation: u32,
 }
 
 #[function_component]
@@ -559,7 +577,7 @@ fn Panel(p: &PanelProps) -> Html {
     {
         let (field, losses) = (field.clone(), losses.clone());
         let (ready, state, range) = (p.ready.clone(), p.state.clone(), p.range);
-        use_effect_with(p.version, move |_| {
+        use_effect_with((p.version, p.generation), move |_| {
             draw_field(&field, &ready, state.latest.as_deref(), range);
             if let Some(canvas) = losses.cast::<HtmlCanvasElement>() {
                 let data: Vec<(f64, f64)> = state.losses.iter().map(|l| (l.0, l.1)).collect();
@@ -632,7 +650,8 @@ fn Panel(p: &PanelProps) -> Html {
             data-ms-per-step={latest.map(|s| s.ms_per_step.to_string()).unwrap_or_default()}>
             <h2>{format!("{} PINN", p.name)}</h2>
             <p class="blurb">{engine_blurb(&p.name)}</p>
-            <canvas id={format!("field-{}", p.index)} ref={field} width="256" height="256" />
+            <canvas key={format!("field-{}-{}", p.index, p.generation)} id={format!("field-{}", p.index)}
+                ref={field} width="256" height="256" />
             if let Some(e) = &p.state.error { <p class="error">{e.clone()}</p> }
             <dl>
                 <dt>{"step"}</dt><dd data-testid="step">{format!("{} / {}", latest.map(|s| s.step).unwrap_or(0), p.ready.steps)}</dd>
@@ -683,6 +702,9 @@ fn draw_field(node: &NodeRef, ready: &Ready, latest: Option<&Snapshot>, range: [
 struct TruthProps {
     ready: Rc<Ready>,
     range: [f32; 2],
+    generation: u32,
+    /// Redrawn with the panels: cheap, and a renewed canvas gets its picture on the next one.
+    version: u64,
 }
 
 #[function_component]
@@ -691,25 +713,35 @@ fn Truth(p: &TruthProps) -> Html {
     {
         let node = node.clone();
         let (ready, range) = (p.ready.clone(), p.range);
-        use_effect_with((ready.clone(), range.map(f32::to_bits)), move |_| {
-            if let (Some(canvas), Some(truth)) = (node.cast::<HtmlCanvasElement>(), &ready.truth) {
-                if ready.shape[0] == 1 {
-                    let t = field_series(truth);
-                    draw::lines(
-                        &canvas,
-                        &[Series {
-                            points: &t,
-                            colour: "#444",
-                            label: "truth",
-                            dashed: true,
-                        }],
-                        false,
-                    );
-                } else {
-                    draw::heatmap(&canvas, truth, ready.shape, range);
+        use_effect_with(
+            (
+                ready.clone(),
+                range.map(f32::to_bits),
+                p.generation,
+                p.version,
+            ),
+            move |_| {
+                if let (Some(canvas), Some(truth)) =
+                    (node.cast::<HtmlCanvasElement>(), &ready.truth)
+                {
+                    if ready.shape[0] == 1 {
+                        let t = field_series(truth);
+                        draw::lines(
+                            &canvas,
+                            &[Series {
+                                points: &t,
+                                colour: "#444",
+                                label: "truth",
+                                dashed: true,
+                            }],
+                            false,
+                        );
+                    } else {
+                        draw::heatmap(&canvas, truth, ready.shape, range);
+                    }
                 }
-            }
-        });
+            },
+        );
     }
     let r = &p.ready;
     html! {
@@ -718,7 +750,8 @@ fn Truth(p: &TruthProps) -> Html {
             <p class="blurb">{format!("{} / {}: the field both networks try to recover. Metrics use the central region (inset {} × {} points).",
                 r.problem, r.case, r.metric_region[1], r.metric_region[0])}</p>
             if r.truth.is_some() {
-                <canvas id="field-truth" ref={node} width="256" height="256" />
+                <canvas key={format!("field-truth-{}", p.generation)} id="field-truth" ref={node}
+                    width="256" height="256" />
                 <p class="scale">{format!("colour scale {:.3} (dark) … {:.3} (yellow)", p.range[0], p.range[1])}</p>
             } else {
                 <p>{"this dataset has no ground truth: correlations are not available"}</p>

@@ -22,10 +22,15 @@ struct Gpu {
 
 thread_local! {
     static GPU: RefCell<Option<Gpu>> = const { RefCell::new(None) };
+    /// Told when the device is lost (the device's callback must be `Send`, so it finds the
+    /// page's handler here).
+    static ON_LOST: RefCell<Option<yew::Callback<String>>> = const { RefCell::new(None) };
 }
 
 /// Brings up WebGPU for the heatmaps; the error says why the plain canvas draws instead.
-pub(crate) async fn init_gpu() -> Result<String, String> {
+/// `on_lost` hears (once) if the device is lost later: the page then swaps its canvases for
+/// plain ones (a canvas keeps the kind of context it was first given).
+pub(crate) async fn init_gpu(on_lost: yew::Callback<String>) -> Result<String, String> {
     let mut desc = wgpu::InstanceDescriptor::new_without_display_handle();
     desc.backends = wgpu::Backends::BROWSER_WEBGPU;
     let instance = wgpu::Instance::new(desc);
@@ -38,10 +43,13 @@ pub(crate) async fn init_gpu() -> Result<String, String> {
         .request_device(&wgpu::DeviceDescriptor::default())
         .await
         .map_err(|e| format!("WebGPU device: {e}"))?;
+    ON_LOST.with_borrow_mut(|h| *h = Some(on_lost));
     device.set_device_lost_callback(|reason, message| {
-        web_sys::console::warn_1(
-            &format!("heatmap WebGPU device lost ({reason:?}): {message}").into(),
-        );
+        let why = format!("WebGPU device lost ({reason:?}): {message}");
+        web_sys::console::warn_1(&why.clone().into());
+        if let Some(handler) = ON_LOST.with_borrow_mut(Option::take) {
+            handler.emit(why);
+        }
     });
     GPU.with_borrow_mut(|gpu| {
         *gpu = Some(Gpu {
@@ -56,8 +64,9 @@ pub(crate) async fn init_gpu() -> Result<String, String> {
     Ok(name)
 }
 
-/// Drops the page's WebGPU device (the worker is about to train on WebGPU).
+/// Drops the page's WebGPU device (the worker is about to train on WebGPU, or it was lost).
 pub(crate) fn release_gpu() {
+    ON_LOST.with_borrow_mut(|h| *h = None);
     GPU.with_borrow_mut(|gpu| *gpu = None);
 }
 
