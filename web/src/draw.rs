@@ -31,6 +31,10 @@ thread_local! {
 /// `on_lost` hears (once) if the device is lost later: the page then swaps its canvases for
 /// plain ones (a canvas keeps the kind of context it was first given).
 pub(crate) async fn init_gpu(on_lost: yew::Callback<String>) -> Result<String, String> {
+    if let Some(name) = GPU.with_borrow(|gpu| gpu.as_ref().map(|g| g.adapter.get_info().name)) {
+        ON_LOST.with_borrow_mut(|h| *h = Some(on_lost));
+        return Ok(name);
+    }
     let mut desc = wgpu::InstanceDescriptor::new_without_display_handle();
     desc.backends = wgpu::Backends::BROWSER_WEBGPU;
     let instance = wgpu::Instance::new(desc);
@@ -45,6 +49,10 @@ pub(crate) async fn init_gpu(on_lost: yew::Callback<String>) -> Result<String, S
         .map_err(|e| format!("WebGPU device: {e}"))?;
     ON_LOST.with_borrow_mut(|h| *h = Some(on_lost));
     device.set_device_lost_callback(|reason, message| {
+        // `Destroyed` is this page dropping a device on purpose (`release_gpu`).
+        if reason == wgpu::DeviceLostReason::Destroyed {
+            return;
+        }
         let why = format!("WebGPU device lost ({reason:?}): {message}");
         web_sys::console::warn_1(&why.clone().into());
         if let Some(handler) = ON_LOST.with_borrow_mut(Option::take) {
