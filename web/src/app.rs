@@ -517,7 +517,7 @@ pub fn App() -> Html {
                         <button onclick={Callback::from(move |_| dispatch.dispatch(Action::Dismiss(i)))}>{"dismiss"}</button></p> }
                 }) }
             </div>
-            <KernelPlot family={s.kernel} size={kernel_size} />
+            <KernelPlot family={s.kernel} size={kernel_size} version={model.version} />
             if let (Some(r), Some(range)) = (ready.clone(), range) {
                 <section class="panels">
                     { for r.panels.iter().enumerate().map(|(i, name)| html! {
@@ -766,6 +766,9 @@ fn Truth(p: &TruthProps) -> Html {
 struct KernelProps {
     family: KernelFamily,
     size: Option<usize>,
+    /// Redrawn with the panels too: opening the page's WebGPU device can clear 2D canvases
+    /// drawn before it (seen on SwiftShader).
+    version: u64,
 }
 
 /// φ and its derivatives (as far as the family has them) over its support, each scaled to a
@@ -775,7 +778,7 @@ fn KernelPlot(p: &KernelProps) -> Html {
     let node = use_node_ref();
     {
         let node = node.clone();
-        use_effect_with((p.family, p.size), move |&(family, size)| {
+        use_effect_with((p.family, p.size, p.version), move |&(family, size, _)| {
             let Some(canvas) = node.cast::<HtmlCanvasElement>() else {
                 return;
             };

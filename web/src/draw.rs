@@ -90,14 +90,22 @@ pub(crate) fn heatmap(
     shape: [usize; 2],
     range: [f32; 2],
 ) {
-    let drawn = GPU.with_borrow_mut(|gpu| {
-        gpu.as_mut()
-            .is_some_and(|gpu| heatmap_gpu(gpu, canvas, values, shape, range).is_some())
-    });
+    // A canvas keeps the first kind of context it is given: one drawn on the CPU stays there
+    // (asking it for a WebGPU context fails and, on SwiftShader, broke the page's device).
+    let plain = canvas.get_attribute(PLAIN).is_some();
+    let drawn = !plain
+        && GPU.with_borrow_mut(|gpu| {
+            gpu.as_mut()
+                .is_some_and(|gpu| heatmap_gpu(gpu, canvas, values, shape, range).is_some())
+        });
     if !drawn {
+        let _ = canvas.set_attribute(PLAIN, "");
         heatmap_cpu(canvas, values, shape, range);
     }
 }
+
+/// Marks a field canvas that has a 2D context.
+const PLAIN: &str = "data-plain";
 
 fn heatmap_gpu(
     gpu: &mut Gpu,
