@@ -21,6 +21,17 @@ pub enum BackendChoice {
     Cpu,
 }
 
+impl BackendChoice {
+    /// The spelling `from_str` reads back (URLs, configs).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Auto => "auto",
+            Self::Wgpu => "webgpu",
+            Self::Cpu => "cpu",
+        }
+    }
+}
+
 impl std::str::FromStr for BackendChoice {
     type Err = Error;
     fn from_str(s: &str) -> Result<Self> {

@@ -69,14 +69,6 @@ struct Cell {
     peak_memory_mib: Option<f64>,
 }
 
-fn order(problem: Problem) -> usize {
-    match problem {
-        Problem::Langevin | Problem::Ode => 1,
-        Problem::Heat => 2,
-        Problem::Chromatin => 4,
-    }
-}
-
 pub(crate) fn run(args: &BenchArgs, quiet: bool) -> Result<(), CliError> {
     let mut preset = match args.preset.as_str() {
         "quick" => QUICK,
@@ -159,7 +151,14 @@ pub(crate) fn run(args: &BenchArgs, quiet: bool) -> Result<(), CliError> {
                 engine.name()
             );
             let s = run::spawn_train(data_dir, &resolved, dir, &extra, quiet)?;
-            cells.push(to_cell(kind, &s, seed, order(problem), depth, grid));
+            cells.push(to_cell(
+                kind,
+                &s,
+                seed,
+                problem.builtin().order(),
+                depth,
+                grid,
+            ));
             Ok(())
         };
         if !args.no_table {

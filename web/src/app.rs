@@ -50,15 +50,6 @@ fn spawn_worker(on_output: impl Fn(Output) + 'static) -> UnboundedSender<Input> 
     tx
 }
 
-/// Highest derivative order each problem's residual needs (limits the kernel families).
-fn order(problem: Builtin) -> usize {
-    match problem {
-        Builtin::Langevin | Builtin::Ode => 1,
-        Builtin::Heat => 2,
-        Builtin::Chromatin => 4,
-    }
-}
-
 fn describe(problem: Builtin) -> &'static str {
     match problem {
         Builtin::Langevin => {
@@ -99,7 +90,7 @@ struct PanelState {
     error: Option<String>,
 }
 
-#[derive(Debug, Default, PartialEq)]
+#[derive(Debug, Default, Clone, PartialEq)]
 struct Model {
     ready: Option<Rc<Ready>>,
     panels: Vec<PanelState>,
@@ -119,11 +110,8 @@ impl Reducible for Model {
     type Action = Action;
     fn reduce(self: Rc<Self>, action: Action) -> Rc<Self> {
         let mut m = Model {
-            ready: self.ready.clone(),
-            panels: self.panels.clone(),
-            running: self.running,
-            notices: self.notices.clone(),
             version: self.version + 1,
+            ..(*self).clone()
         };
         match action {
             Action::Output(Output::Ready(ready)) => {
@@ -302,7 +290,7 @@ pub fn App() -> Html {
         if let Ok(p) = v.parse::<Builtin>() {
             s.problem = p;
             s.case = p.cases()[0].to_string();
-            if s.kernel.max_order() < order(p) {
+            if s.kernel.max_order() < p.order() {
                 s.kernel = KernelFamily::Bump;
             }
         }
@@ -460,7 +448,7 @@ pub fn App() -> Html {
                 <label>{"kernel"}
                     <select onchange={on_kernel}>
                         { for KernelFamily::ALL.iter().map(|k| option(k.name(), k.name(), *k == s.kernel,
-                            k.max_order() < order(s.problem))) }
+                            k.max_order() < s.problem.order())) }
                     </select>
                 </label>
                 <label>{"kernel size"}
@@ -541,7 +529,7 @@ fn colour_range(ready: &Ready, panels: &[PanelState]) -> [f32; 2] {
             panels
                 .iter()
                 .filter_map(|p| p.latest.as_ref())
-                .flat_map(|s| s.parameter.clone()),
+                .flat_map(|s| s.parameter.iter().copied()),
         ),
     };
     let (lo, hi) = values

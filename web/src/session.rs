@@ -31,7 +31,6 @@ struct Panel {
 struct Run {
     settings: Settings,
     ds: Dataset,
-    kernel_size: usize,
     shape: [usize; 2],
     panels: Vec<Panel>,
 }
@@ -218,7 +217,6 @@ impl Session {
         self.run = Some(Run {
             settings,
             ds,
-            kernel_size,
             shape,
             panels,
         });
@@ -282,11 +280,6 @@ impl Session {
             out.push(Output::Running(false));
         }
         out
-    }
-
-    /// The kernel size of the current run.
-    pub fn kernel_size(&self) -> Option<usize> {
-        self.run.as_ref().map(|r| r.kernel_size)
     }
 }
 

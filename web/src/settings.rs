@@ -119,7 +119,7 @@ impl Settings {
             self.seed,
             u8::from(self.fd),
             self.steps,
-            backend_name(self.backend)
+            self.backend.name()
         )
     }
 
@@ -205,15 +205,6 @@ impl Settings {
             }
         }
         (s, problems)
-    }
-}
-
-/// The URL spelling of a backend choice (what `BackendChoice::from_str` reads).
-pub fn backend_name(b: BackendChoice) -> &'static str {
-    match b {
-        BackendChoice::Auto => "auto",
-        BackendChoice::Wgpu => "webgpu",
-        BackendChoice::Cpu => "cpu",
     }
 }
 

@@ -193,6 +193,15 @@ impl Builtin {
         }
     }
 
+    /// Highest derivative order its residual needs (what a kernel family must supply).
+    pub fn order(self) -> usize {
+        match self {
+            Self::Langevin | Self::Ode => 1,
+            Self::Heat => 2,
+            Self::Chromatin => 4,
+        }
+    }
+
     /// Its parameter cases, the default first (chromatin also takes `constant-<Γ>`).
     pub fn cases(self) -> &'static [&'static str] {
         match self {
