@@ -27,7 +27,7 @@ ensure_chromium() { apt_install chromium chromium-driver; }
 ensure_wasm_bindgen() {
   local want have
   want=$(awk '/^name = "wasm-bindgen"$/{getline; gsub(/[^0-9.]/, ""); print; exit}' "$ROOT/Cargo.lock")
-  have=$(wasm-bindgen-test-runner --version 2>/dev/null | awk '{print $2}')
+  have=$(wasm-bindgen-test-runner --version 2>/dev/null | awk '{print $2}' || true)
   if [ "$have" != "$want" ]; then
     echo "==> installing wasm-bindgen-cli $want (found '${have:-none}'; takes ~5 min)"
     # Not --locked: the registry lacks the webpki-roots version its lockfile pins.
