@@ -1,20 +1,65 @@
 #!/usr/bin/env bash
-# Idempotent installers shared by scripts/run.sh and scripts/test.sh; each skips what is present.
-# Sourced, not run. Debian packages need root (or sudo).
+# Idempotent installers shared by scripts/run.sh, scripts/test.sh and scripts/web.sh; each
+# skips what is present. Sourced, not run. Debian packages need root (or sudo).
+#
+# MOLLIFY_SETUP_DRY_RUN=1 makes every ensure_* print "would install: …" instead of installing,
+# so the decisions can be checked without a brand-new machine (scripts/check-setup.sh does,
+# with each tool hidden). MOLLIFY_DPKG_ADMINDIR points dpkg's package database elsewhere for
+# the same purpose. Any failure prints one line saying what failed and how to fix it.
+
+# What `ensure_*` found missing is installed by `install_step WHAT COMMAND…`: run, or in a dry
+# run only named. A failure is one line naming WHAT, the command, and the fix.
+install_step() {
+  local what=$1 fix=$2
+  shift 2
+  if [ "${MOLLIFY_SETUP_DRY_RUN:-0}" = 1 ]; then
+    echo "would install: $what ($*)"
+    return 0
+  fi
+  echo "==> installing $what"
+  if ! "$@"; then
+    echo "error: installing $what failed ($*); $fix" >&2
+    return 1
+  fi
+}
 
 as_root() {
-  if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
-    echo "error: need root (or sudo) to run: $*" >&2; return 1; fi
+  if [ "$(id -u)" = 0 ]; then
+    "$@"
+  elif command -v sudo >/dev/null; then
+    sudo "$@"
+  else
+    echo "error: need root (or sudo) to run: $*" >&2
+    return 1
+  fi
+}
+
+# Whether Debian package $1 is installed (MOLLIFY_DPKG_ADMINDIR: another package database).
+have_package() {
+  dpkg-query --admindir="${MOLLIFY_DPKG_ADMINDIR:-/var/lib/dpkg}" -W -f='${Status}' "$1" 2>/dev/null |
+    grep -q "ok installed"
+}
+
+apt_get_install() {
+  as_root apt-get update -qq &&
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@"
 }
 
 # apt_install PKG... — installs the Debian packages that are missing, with one `apt-get update`.
 apt_install() {
-  local missing=()
-  for p in "$@"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p"); done
+  local missing=() p
+  for p in "$@"; do have_package "$p" || missing+=("$p"); done
   [ ${#missing[@]} -eq 0 ] && return 0
-  echo "==> installing Debian packages: ${missing[*]}"
-  as_root apt-get update -qq
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  install_step "Debian packages ${missing[*]}" \
+    "run 'apt-get update && apt-get install ${missing[*]}' as root, then rerun" \
+    apt_get_install "${missing[@]}"
+}
+
+# The first word after the program name in `TOOL --version`, or nothing when TOOL is missing
+# (a missing tool must not end the script under `set -euo pipefail`).
+tool_version() {
+  command -v "$1" >/dev/null || return 0
+  "$1" --version 2>/dev/null | awk '{print $2; exit}' || true
 }
 
 # Vulkan without a GPU: Mesa's lavapipe software driver, for the native wgpu tests and runs.
@@ -23,43 +68,57 @@ ensure_vulkan() { apt_install mesa-vulkan-drivers libvulkan1; }
 # Headless Chromium + chromedriver for the browser tests.
 ensure_chromium() { apt_install chromium chromium-driver; }
 
+# The shell-script linter the test command runs on scripts/ and .ci/run.
+ensure_shellcheck() { apt_install shellcheck; }
+
 # wasm-bindgen-test-runner at exactly the wasm-bindgen version Cargo.lock pins (the two must match).
 ensure_wasm_bindgen() {
   local want have
   want=$(awk '/^name = "wasm-bindgen"$/{getline; gsub(/[^0-9.]/, ""); print; exit}' "$ROOT/Cargo.lock")
-  have=$(wasm-bindgen-test-runner --version 2>/dev/null | awk '{print $2}' || true)
-  if [ "$have" != "$want" ]; then
-    echo "==> installing wasm-bindgen-cli $want (found '${have:-none}'; takes ~5 min)"
-    # Not --locked: the registry lacks the webpki-roots version its lockfile pins.
+  have=$(tool_version wasm-bindgen-test-runner)
+  [ "$have" = "$want" ] && return 0
+  # Not --locked: the registry lacks the webpki-roots version its lockfile pins.
+  install_step "wasm-bindgen-cli $want (found '${have:-none}'; ~3 min)" \
+    "check that crates.io is reachable and a C compiler is installed, then rerun" \
     cargo install wasm-bindgen-cli --version "=$want"
-  fi
 }
 
 # The pinned toolchain and wasm target (rust-toolchain.toml); rustup installs them on first use.
 ensure_toolchain() {
-  command -v cargo >/dev/null || { echo "error: Rust (rustup) is required: https://rustup.rs" >&2; return 1; }
-  rustup target list --installed 2>/dev/null | grep -q wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
+  if ! command -v cargo >/dev/null || ! command -v rustup >/dev/null; then
+    echo "error: Rust is missing: install rustup (https://rustup.rs), open a new shell, then rerun" >&2
+    return 1
+  fi
+  rustup target list --installed 2>/dev/null | grep -q wasm32-unknown-unknown && return 0
+  install_step "the wasm32-unknown-unknown target" \
+    "run 'rustup target add wasm32-unknown-unknown' by hand to see why" \
+    rustup target add wasm32-unknown-unknown
 }
 
 # Trunk, which builds the browser app. 0.22 needs a newer Rust than the pinned 1.95, so 0.21.14;
 # compiling it takes 15–30 min on 2 cores, once.
 ensure_trunk() {
-  local want=0.21.14
-  if [ "$(trunk --version 2>/dev/null | awk '{print $2}')" != "$want" ]; then
-    echo "==> installing trunk $want (compiles from crates.io; 15–30 min on 2 cores)"
+  local want=0.21.14 have
+  have=$(tool_version trunk)
+  [ "$have" = "$want" ] && return 0
+  install_step "trunk $want (found '${have:-none}'; compiles from crates.io, 15–30 min on 2 cores)" \
+    "check that crates.io is reachable and a C compiler is installed, then rerun" \
     cargo install trunk --version "=$want" --locked
-  fi
 }
 
 # Node.js and the end-to-end test's playwright-core (it drives Debian's Chromium; no browser
 # download), at the versions tests/e2e/package-lock.json pins.
 ensure_e2e() {
-  command -v node >/dev/null && command -v npm >/dev/null || apt_install nodejs npm
-  if [ ! -d "$ROOT/tests/e2e/node_modules/playwright-core" ]; then
-    echo "==> installing playwright-core for the end-to-end test"
-    (cd "$ROOT/tests/e2e" && npm ci --no-audit --no-fund)
+  if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+    apt_install nodejs npm
   fi
+  [ -d "$ROOT/tests/e2e/node_modules/playwright-core" ] && return 0
+  install_step "playwright-core for the end-to-end test (npm ci in tests/e2e)" \
+    "check that the npm registry is reachable, then rerun" \
+    npm_ci_e2e
 }
+
+npm_ci_e2e() { (cd "$ROOT/tests/e2e" && npm ci --no-audit --no-fund); }
 
 # The browser app, built by trunk into dist/ (dev profile: shares burn's wasm build with the
 # browser tests; the release build takes ~40 min here).

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Every check: formatting, clippy (native and wasm32), native tests (CPU and wgpu on Vulkan),
-# the browser tests in headless Chromium (with WebGPU, then without it: CPU fallback), and the
-# browser app's end-to-end test (trunk build, playwright-core driving Chromium).
+# Every check: the installers' decisions (dry run, tools hidden), shellcheck, formatting,
+# clippy (native and wasm32), native tests (CPU and wgpu on Vulkan), the browser tests in
+# headless Chromium (with WebGPU, then without it: CPU fallback), and the browser app's
+# end-to-end test (trunk build, playwright-core driving Chromium).
 # Installs what it needs first, skipping what is present.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -10,12 +11,19 @@ source scripts/setup.sh
 ensure_toolchain
 ensure_vulkan
 ensure_chromium
+ensure_shellcheck
 ensure_wasm_bindgen
 ensure_trunk
 ensure_e2e
 
 step() { printf '\n==> %s\n' "$*"; }
 start=$SECONDS
+
+step "installers: each decides to install when its tool is hidden (dry run)"
+bash scripts/check-setup.sh
+
+step "shellcheck"
+shellcheck scripts/*.sh .ci/run
 
 step "cargo fmt --check"
 cargo fmt --all -- --check
@@ -27,7 +35,6 @@ step "clippy (wasm32)"
 cargo clippy -p mollify-core -p mollify-web --features mollify-web/app --lib --tests --target wasm32-unknown-unknown --locked -- -D warnings
 
 step "native tests (flex CPU and wgpu on Vulkan)"
-cargo build --workspace --locked
 cargo test --workspace --locked -- --show-output
 
 step "browser tests, WebGPU (SwiftShader via --enable-unsafe-webgpu)"
