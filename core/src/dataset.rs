@@ -9,6 +9,36 @@ use crate::error::{Error, Result};
 use crate::grid::Grid;
 use crate::io::{Array, Precision};
 
+/// A table's own coordinates must be the manifest's grid, node for node (within the tolerance
+/// tables are read with): a field exported on another grid is refused, not reshaped onto it.
+fn check_same_grid(table: &Grid, grid: &Grid, file: &str) -> Result<()> {
+    let describe = |g: &Grid| {
+        g.axes
+            .iter()
+            .map(|a| format!("{} = {}..{} ({} points)", a.name, a.start, a.end(), a.n))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let same = table.axes.len() == grid.axes.len()
+        && table.axes.iter().zip(&grid.axes).all(|(t, g)| {
+            t.n == g.n
+                && (t.start - g.start).abs() <= 1e-4 * g.step
+                && (t.end() - g.end()).abs() <= 1e-4 * g.step
+        });
+    if same {
+        Ok(())
+    } else {
+        Err(Error::data(
+            file,
+            format!(
+                "its coordinates span {} but {MANIFEST} has {}",
+                describe(table),
+                describe(grid)
+            ),
+        ))
+    }
+}
+
 /// Manifest file name inside a dataset folder.
 pub const MANIFEST: &str = "dataset.json";
 
@@ -204,7 +234,10 @@ impl Dataset {
                     format!("field '{name}' points outside the folder: '{}'", mf.file),
                 ));
             }
-            let (_, array) = crate::io::decode(&read(&mf.file)?, &mf.file)?;
+            let (coords, array) = crate::io::decode(&read(&mf.file)?, &mf.file)?;
+            if let Some(table) = coords {
+                check_same_grid(&table, &ds.grid, &mf.file)?;
+            }
             if array.shape != ds.grid.shape() {
                 return Err(Error::data(
                     &mf.file,
@@ -225,7 +258,7 @@ impl Dataset {
     #[cfg(not(target_arch = "wasm32"))]
     pub fn save(&self, dir: &std::path::Path) -> Result<()> {
         let files = self.to_files()?;
-        std::fs::create_dir_all(dir).map_err(|source| Error::Io {
+        std::fs::create_dir_all(dir).map_err(|source| Error::Write {
             path: dir.display().to_string(),
             source,
         })?;

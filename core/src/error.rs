@@ -38,9 +38,18 @@ pub enum Error {
         /// What is wrong with it.
         message: String,
     },
-    /// A file could not be read or written.
+    /// An input file could not be read (a missing or unreadable input: the user's to fix).
     #[error("{path}: {source}")]
     Io {
+        /// The path involved.
+        path: String,
+        /// The operating system's error.
+        source: std::io::Error,
+    },
+    /// An output could not be written (a full disk, a read-only folder): not bad input, so
+    /// front ends exit with a different code than for [`Error::Io`].
+    #[error("{path}: could not write: {source}")]
+    Write {
         /// The path involved.
         path: String,
         /// The operating system's error.

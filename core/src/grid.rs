@@ -47,6 +47,9 @@ impl Axis {
     }
 }
 
+/// Largest grid accepted (2³¹ points, 16 GiB per f64 field): beyond it a manifest is corrupt.
+pub const MAX_POINTS: usize = 1 << 31;
+
 /// A regular 1D or 2D grid.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Grid {
@@ -95,13 +98,46 @@ impl Grid {
         (self.axes.len() == 2).then(|| &self.axes[0])
     }
 
-    /// Checks that the grid is 1D or 2D with at least two points and a positive, finite
-    /// spacing on every axis.
+    /// Checks that the grid is 1D (`t` or `x`) or 2D (`[y, x]`, outermost first), with at
+    /// least two points and a positive, finite spacing on every axis. Axes are matched by
+    /// name: a 2D grid listed as `[x, y]` would silently swap the spacings, so it is refused.
     pub fn validate(&self) -> Result<()> {
-        if !(1..=2).contains(&self.axes.len()) {
+        let names: Vec<&str> = self.axes.iter().map(|a| a.name.as_str()).collect();
+        match names.as_slice() {
+            ["t" | "x"] | ["y", "x"] => {}
+            ["x", "y"] => {
+                return Err(Error::Invalid(
+                    "axes are listed outermost first: a 2D grid is [y, x] (rows along y, C order), not [x, y]"
+                        .into(),
+                ));
+            }
+            [_] => {
+                return Err(Error::Invalid(format!(
+                    "a 1D axis is named 't' or 'x' (got '{}')",
+                    names[0]
+                )));
+            }
+            [_, _] => {
+                return Err(Error::Invalid(format!(
+                    "a 2D grid has axes named [y, x], outermost first (got {names:?})"
+                )));
+            }
+            _ => {
+                return Err(Error::Invalid(format!(
+                    "grids are 1D or 2D (got {} axes)",
+                    self.axes.len()
+                )));
+            }
+        }
+        if self
+            .axes
+            .iter()
+            .try_fold(1usize, |acc, a| acc.checked_mul(a.n))
+            .is_none_or(|n| n > MAX_POINTS)
+        {
             return Err(Error::Invalid(format!(
-                "grids are 1D or 2D (got {} axes)",
-                self.axes.len()
+                "grid {:?} has more than {MAX_POINTS} points",
+                self.shape()
             )));
         }
         for a in &self.axes {

@@ -75,6 +75,7 @@ pub fn read_npy(bytes: &[u8], source: &str) -> Result<Array> {
     if bytes.is_empty() {
         return Err(bad("empty file".into()));
     }
+    check_npy_shape(bytes).map_err(bad)?;
     let file = npyz::NpyFile::new(bytes).map_err(|e| bad(format!("not a valid NPY file ({e})")))?;
     let shape: Vec<usize> = file.shape().iter().map(|&n| n as usize).collect();
     let order = file.order();
@@ -106,6 +107,61 @@ pub fn read_npy(bytes: &[u8], source: &str) -> Result<Array> {
     let array = Array::new(shape, data)?;
     array.check_finite(source)?;
     Ok(array)
+}
+
+/// Refuses a header whose shape cannot fit in the file before npyz sees it: npyz multiplies
+/// the dimensions unchecked, so a corrupt shape would overflow (a panic) or promise terabytes.
+/// Headers it cannot parse are left to npyz, which explains them.
+fn check_npy_shape(bytes: &[u8]) -> std::result::Result<(), String> {
+    if !bytes.starts_with(b"\x93NUMPY") || bytes.len() < 10 {
+        return Ok(());
+    }
+    let (len, start) = if bytes[6] == 1 {
+        (
+            usize::from(u16::from_le_bytes([bytes[8], bytes[9]])),
+            10usize,
+        )
+    } else if bytes.len() >= 12 {
+        let len = u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]);
+        (usize::try_from(len).unwrap_or(usize::MAX), 12)
+    } else {
+        return Ok(());
+    };
+    let end = start.saturating_add(len).min(bytes.len());
+    let header = String::from_utf8_lossy(&bytes[start..end]);
+    let Some(tuple) = header
+        .find("shape")
+        .and_then(|at| header[at..].find('(').map(|open| at + open + 1))
+        .and_then(|open| {
+            header[open..]
+                .find(')')
+                .map(|close| &header[open..open + close])
+        })
+    else {
+        return Ok(());
+    };
+    let Ok(dims) = tuple
+        .split(',')
+        .map(str::trim)
+        .filter(|d| !d.is_empty())
+        .map(|d| d.trim_end_matches('L').parse::<u64>())
+        .collect::<std::result::Result<Vec<u64>, _>>()
+    else {
+        return Ok(());
+    };
+    // Every partial product must fit too: npyz forms them as strides, zeros or not.
+    let nonzero = dims
+        .iter()
+        .filter(|&&d| d > 0)
+        .try_fold(1u64, |acc, &d| acc.checked_mul(d));
+    let data_bytes = bytes.len().saturating_sub(end) as u64;
+    match nonzero {
+        None => Err(format!("header shape ({tuple}) overflows")),
+        Some(n) if !dims.contains(&0) && n > data_bytes => Err(format!(
+            "truncated or malformed data: the header promises {n} values, the file holds {data_bytes} bytes of data"
+        )),
+        Some(_) => Ok(()),
+    }
 }
 
 fn fortran_to_c(data: &[f64], shape: &[usize]) -> Vec<f64> {
@@ -220,8 +276,10 @@ pub fn write_csv_grid(w: impl Write, array: &Array) -> Result<()> {
     out.flush().map_err(|e| Error::Invalid(format!("csv: {e}")))
 }
 
-/// Relative tolerance for deciding that table coordinates lie on one uniform grid.
-const GRID_TOLERANCE: f64 = 1e-6;
+/// How far, as a fraction of the grid step, a table coordinate may sit from its node. Meshers
+/// and FEM exports write nodes with last-bit noise (x = −2e-17 for 0); a tolerance relative to
+/// the *step*, not to the coordinate, treats those alike at zero and far from it.
+const NODE_TOLERANCE: f64 = 1e-4;
 
 /// Parses an x–value (1D) or x–y–value (2D) table, e.g. a COMSOL text export (`%` header
 /// lines, then `X Y value` rows), and regrids it: the coordinates must form a complete,
@@ -264,10 +322,8 @@ pub fn read_table(text: &str, source: &str) -> Result<(Grid, Array)> {
     }
     let dims = rows[0].len() - 1;
     let axis_of = |k: usize, name: &str| -> Result<Axis> {
-        let mut values: Vec<f64> = rows.iter().map(|r| r[k]).collect();
-        values.sort_by(f64::total_cmp);
-        values.dedup_by(|a, b| (*a - *b).abs() <= GRID_TOLERANCE * (a.abs() + b.abs()).max(1e-300));
-        uniform_axis(name, &values, source)
+        let values: Vec<f64> = rows.iter().map(|r| r[k]).collect();
+        table_axis(name, values, source)
     };
     let x = axis_of(0, "x")?;
     let y = if dims == 2 {
@@ -312,6 +368,47 @@ pub fn read_table(text: &str, source: &str) -> Result<(Grid, Array)> {
     Ok((grid, array))
 }
 
+/// The uniform axis a table column's coordinates lie on. Sorted values closer than
+/// [`NODE_TOLERANCE`] of the widest gap (which is the step on a uniform grid) are one node;
+/// start and step are then fitted to all nodes by least squares, so last-bit noise in the
+/// export neither splits a node nor shifts the grid.
+fn table_axis(name: &str, mut values: Vec<f64>, source: &str) -> Result<Axis> {
+    values.sort_by(f64::total_cmp);
+    let widest = values.windows(2).map(|w| w[1] - w[0]).fold(0.0, f64::max);
+    let mut nodes: Vec<(f64, usize)> = Vec::new();
+    for &v in &values {
+        match nodes.last_mut() {
+            Some((sum, count)) if v - *sum / *count as f64 <= NODE_TOLERANCE * widest => {
+                *sum += v;
+                *count += 1;
+            }
+            _ => nodes.push((v, 1)),
+        }
+    }
+    let nodes: Vec<f64> = nodes.iter().map(|(s, c)| s / *c as f64).collect();
+    let axis = uniform_axis(name, &nodes, source)?;
+    // Least-squares line through (i, node_i): the noise averages out of start and step.
+    let n = nodes.len() as f64;
+    let mean_i = (n - 1.0) / 2.0;
+    let mean_v = nodes.iter().sum::<f64>() / n;
+    let (mut sxy, mut sxx) = (0.0, 0.0);
+    for (i, v) in nodes.iter().enumerate() {
+        sxy += (i as f64 - mean_i) * (v - mean_v);
+        sxx += (i as f64 - mean_i).powi(2);
+    }
+    let step = sxy / sxx;
+    let mut start = mean_v - step * mean_i;
+    // A grid that starts at zero up to rounding starts at zero.
+    if start.abs() <= 1e-9 * step {
+        start = 0.0;
+    }
+    Ok(Axis {
+        start,
+        step,
+        ..axis
+    })
+}
+
 fn uniform_axis(name: &str, values: &[f64], source: &str) -> Result<Axis> {
     if values.len() < 2 {
         return Err(Error::data(
@@ -320,8 +417,18 @@ fn uniform_axis(name: &str, values: &[f64], source: &str) -> Result<Axis> {
         ));
     }
     let step = (values[values.len() - 1] - values[0]) / (values.len() - 1) as f64;
+    if !(step.is_finite() && step > 0.0) {
+        return Err(Error::data(
+            source,
+            format!(
+                "{name} spans {} to {}: no finite grid step",
+                values[0],
+                values[values.len() - 1]
+            ),
+        ));
+    }
     for (i, w) in values.windows(2).enumerate() {
-        if ((w[1] - w[0]) - step).abs() > 1e-4 * step {
+        if ((w[1] - w[0]) - step).abs() > NODE_TOLERANCE * step {
             return Err(Error::data(
                 source,
                 format!(
@@ -343,7 +450,9 @@ fn uniform_axis(name: &str, values: &[f64], source: &str) -> Result<Axis> {
 
 fn snap(axis: &Axis, v: f64, source: &str) -> Result<usize> {
     let i = ((v - axis.start) / axis.step).round();
-    if i < 0.0 || i as usize >= axis.n || (axis.coord(i as usize) - v).abs() > 1e-4 * axis.step {
+    if !(0.0..axis.n as f64).contains(&i)
+        || (axis.coord(i as usize) - v).abs() > NODE_TOLERANCE * axis.step
+    {
         return Err(Error::data(
             source,
             format!("{} = {v} is off the grid", axis.name),
@@ -415,7 +524,7 @@ pub fn read_path(path: &std::path::Path) -> Result<(Option<Grid>, Array)> {
 /// so readers never see a half-written file and a failure leaves any old file intact.
 #[cfg(not(target_arch = "wasm32"))]
 pub fn write_atomic(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
-    let io = |source| Error::Io {
+    let io = |source| Error::Write {
         path: path.display().to_string(),
         source,
     };

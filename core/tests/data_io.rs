@@ -234,3 +234,129 @@ fn atomic_writes_replace_whole_files() {
     // No temporary files are left behind.
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
 }
+
+/// A tiny deterministic generator for shuffles and last-bit noise (no seeding API to track).
+struct XorShift(u64);
+
+impl XorShift {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+}
+
+#[test]
+fn fem_tables_with_last_bit_coordinate_noise_are_snapped_to_their_grid() {
+    // 201 × 201 nodes on [0, 10]², as a mesher writes them: every coordinate off by a few ulps,
+    // the zero row/column scattered on both sides of 0 (x = −2e-17, 0, 1.1e-17), rows shuffled.
+    let mut rng = XorShift(0x9e37_79b9_7f4a_7c15);
+    let mut noisy = |v: f64| {
+        let r = rng.next();
+        if v == 0.0 {
+            [-2e-17, 0.0, 1.1e-17][(r % 3) as usize]
+        } else {
+            v * (1.0 + [-2.0, -1.0, 0.0, 1.0, 2.0][(r % 5) as usize] * f64::EPSILON)
+        }
+    };
+    let n = 201;
+    let value = |x: f64, y: f64| x.sin() + (2.0 * y).cos();
+    let mut rows: Vec<String> = Vec::new();
+    for j in 0..n {
+        for i in 0..n {
+            let (x, y) = (10.0 * i as f64 / 200.0, 10.0 * j as f64 / 200.0);
+            rows.push(format!("{} {} {}", noisy(x), noisy(y), value(x, y)));
+        }
+    }
+    let mut order = XorShift(42);
+    for k in (1..rows.len()).rev() {
+        rows.swap(k, (order.next() % (k as u64 + 1)) as usize);
+    }
+    let text = format!("% X Y u\n{}\n", rows.join("\n"));
+    assert!(text.contains("-0.00000000000000002") || text.contains("-2e-17"));
+    let (grid, a) = io::read_table(&text, "mesh.txt").unwrap();
+    assert_eq!(grid.shape(), vec![n, n]);
+    for axis in &grid.axes {
+        assert_eq!(axis.start, 0.0, "{axis:?}");
+        assert!((axis.step - 0.05).abs() < 1e-14, "{axis:?}");
+    }
+    for j in 0..n {
+        for i in 0..n {
+            let want = value(0.05 * i as f64, 0.05 * j as f64);
+            assert!((a.data[j * n + i] - want).abs() < 1e-12, "({i}, {j})");
+        }
+    }
+    // A node a tenth of a step off its place is not noise: refused, named.
+    let shifted = text.replacen("\n0 ", "\n0.005 ", 1);
+    let msg = err_of(io::read_table(&shifted, "mesh.txt"));
+    assert!(msg.starts_with("mesh.txt:"), "{msg}");
+}
+
+#[test]
+fn manifest_axes_are_matched_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let grid = Grid::d2(Axis::span("y", 4, 0.0, 1.0), Axis::span("x", 6, 0.0, 2.0));
+    let mut ds = Dataset::new("heat", "smooth", grid);
+    ds.insert("T", Role::Observed, vec![0.5; 24]);
+    ds.save(dir.path()).unwrap();
+    let manifest = dir.path().join("dataset.json");
+    let mut m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&manifest).unwrap()).unwrap();
+    m["grid"]["axes"].as_array_mut().unwrap().reverse();
+    std::fs::write(&manifest, m.to_string()).unwrap();
+    let msg = err_of(Dataset::load(dir.path()));
+    assert!(
+        msg.starts_with("dataset.json:") && msg.contains("[y, x]"),
+        "{msg}"
+    );
+    m["grid"]["axes"][0]["name"] = "r".into();
+    std::fs::write(&manifest, m.to_string()).unwrap();
+    assert!(err_of(Dataset::load(dir.path())).contains("named [y, x]"));
+}
+
+#[test]
+fn a_table_field_on_other_coordinates_than_the_manifest_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let grid = Grid::d2(Axis::span("y", 3, 0.0, 1.0), Axis::span("x", 4, 0.0, 3.0));
+    let mut ds = Dataset::new("heat", "smooth", grid.clone());
+    ds.insert("T", Role::Observed, vec![0.5; 12]);
+    ds.save(dir.path()).unwrap();
+    let table = |dx: f64| -> String {
+        let mut t = String::new();
+        for j in 0..3 {
+            for i in 0..4 {
+                t.push_str(&format!("{} {} {}\n", dx * i as f64, 0.5 * j as f64, i + j));
+            }
+        }
+        t
+    };
+    let manifest = dir.path().join("dataset.json");
+    let text = std::fs::read_to_string(&manifest)
+        .unwrap()
+        .replace("T.npy", "T.txt");
+    std::fs::write(&manifest, text).unwrap();
+    // Same grid: read, regridded.
+    std::fs::write(dir.path().join("T.txt"), table(1.0)).unwrap();
+    let back = Dataset::load(dir.path()).unwrap();
+    assert_eq!(back.field("T").unwrap()[5], 2.0);
+    // Same shape, other spacing: refused, naming both.
+    std::fs::write(dir.path().join("T.txt"), table(2.0)).unwrap();
+    let msg = err_of(Dataset::load(dir.path()));
+    assert!(
+        msg.starts_with("T.txt:") && msg.contains("x = 0..6") && msg.contains("x = 0..3"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn failed_writes_are_write_errors_not_bad_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, b"x").unwrap();
+    let e = io::write_atomic(&file.join("below-a-file.npy"), b"x").unwrap_err();
+    assert!(matches!(e, mollify_core::Error::Write { .. }), "{e:?}");
+    assert!(e.to_string().contains("could not write"), "{e}");
+    let e = io::read_path(&dir.path().join("missing.npy")).unwrap_err();
+    assert!(matches!(e, mollify_core::Error::Io { .. }), "{e:?}");
+}
