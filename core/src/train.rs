@@ -76,7 +76,10 @@ enum Physics {
 }
 
 impl Physics {
-    fn of(ds: &Dataset) -> Result<(Self, &'static str)> {
+    /// The residual a dataset asks for, its observed field, and the assumptions made where the
+    /// manifest is silent (said in the run's summary).
+    fn of(ds: &Dataset) -> Result<(Self, &'static str, Vec<String>)> {
+        let mut notes = Vec::new();
         let meta = |k: &str| {
             ds.meta_f64(k).ok_or_else(|| {
                 Error::data(
@@ -85,7 +88,7 @@ impl Physics {
                 )
             })
         };
-        Ok(match ds.problem.as_str() {
+        let (physics, observed) = match ds.problem.as_str() {
             "langevin" => (
                 Self::Langevin {
                     gamma: meta("gamma")?,
@@ -93,12 +96,24 @@ impl Physics {
                 "v",
             ),
             "heat" => {
-                let form = ds
-                    .meta
-                    .get("form")
-                    .and_then(|v| v.as_str())
-                    .unwrap_or("non-divergence")
-                    .parse()?;
+                let form = match ds.meta.get("form") {
+                    None => {
+                        notes.push(format!(
+                            "meta 'form' is absent: the {} form k∇²T + f = 0 applies",
+                            heat::Form::NonDivergence.name()
+                        ));
+                        heat::Form::NonDivergence
+                    }
+                    Some(serde_json::Value::String(name)) => name.parse().map_err(|e: Error| {
+                        Error::data("dataset.json", format!("meta 'form': {e}"))
+                    })?,
+                    Some(other) => {
+                        return Err(Error::data(
+                            "dataset.json",
+                            format!("meta 'form' is {other}, expected the name of a heat form"),
+                        ));
+                    }
+                };
                 (Self::Heat { form }, "T")
             }
             "chromatin" => {
@@ -108,6 +123,7 @@ impl Physics {
                     domain: meta("domain")?,
                     ..chromatin::Params::default()
                 };
+                check_periodic_square(ds, params.domain)?;
                 (Self::Chromatin { params }, "phi_d")
             }
             "ode" => (Self::Ode { a: meta("a")? }, "u"),
@@ -116,7 +132,8 @@ impl Physics {
                     "no residual is known for problem '{other}'"
                 )));
             }
-        })
+        };
+        Ok((physics, observed, notes))
     }
 
     fn needs(&self) -> Needs {
@@ -149,6 +166,36 @@ impl Physics {
             Self::Ode { .. } => None,
         }
     }
+}
+
+/// Chromatin lives on a periodic square [0, domain)² of n × n points with step domain / n:
+/// its spectral derivatives (autodiff engines) and the simulator assume exactly that, so any
+/// other grid is refused here instead of failing deep inside the spectral path.
+fn check_periodic_square(ds: &Dataset, domain: f64) -> Result<()> {
+    let bad = |m: String| Err(Error::data("dataset.json", m));
+    let [y, x] = ds.grid.axes.as_slice() else {
+        return bad(format!(
+            "chromatin needs a 2D grid (got {} axes)",
+            ds.grid.ndim()
+        ));
+    };
+    if y.n != x.n {
+        return bad(format!(
+            "chromatin is solved on a periodic square: the grid is {} × {} points, it must be n × n",
+            y.n, x.n
+        ));
+    }
+    for a in [y, x] {
+        let span = a.n as f64 * a.step;
+        if !(domain.is_finite() && domain > 0.0) || (span - domain).abs() > 1e-6 * domain {
+            return bad(format!(
+                "chromatin's periodic domain is {domain}, but axis '{}' covers {} points × step {} = {span} \
+                 (a periodic grid holds n points with step domain / n, the end point left out)",
+                a.name, a.n, a.step
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Fraction of each 2D axis left out of the metrics at either end (see [`Trainer::metric_region`]).
@@ -205,6 +252,7 @@ pub struct Trainer {
     obs_std: f64,
     residual_scale: f64,
     truth: Option<Vec<f64>>,
+    notes: Vec<String>,
     step: usize,
 }
 
@@ -242,7 +290,7 @@ impl Trainer {
     /// Prepares a run on `device` (autodiff is enabled on it here).
     pub fn new(ds: &Dataset, config: TrainConfig, device: &Device) -> Result<Self> {
         ds.validate()?;
-        let (physics, observed) = Physics::of(ds)?;
+        let (physics, observed, mut notes) = Physics::of(ds)?;
         let device = device.clone().autodiff();
         device.seed(config.seed);
         let dims = ds.grid.ndim();
@@ -309,7 +357,16 @@ impl Trainer {
             });
         }
         let obs_all = ds.field(observed)?;
-        let mask_all = ds.field("mask")?;
+        let all_observed;
+        let mask_all = match ds.fields.get("mask") {
+            Some(m) => m.values.as_slice(),
+            None => {
+                notes
+                    .push("no 'mask' field: every grid point of the observed field is used".into());
+                all_observed = vec![1.0; ds.grid.len()];
+                &all_observed
+            }
+        };
         let observed_values: Vec<f64> = obs_all
             .iter()
             .zip(mask_all)
@@ -390,10 +447,12 @@ impl Trainer {
             config.seed,
             &device,
         );
+        // Real data has no ground truth: training runs without it, and the metrics that
+        // need it are absent.
         let truth = physics
             .truth()
-            .map(|name| ds.field(name).map(<[f64]>::to_vec))
-            .transpose()?;
+            .and_then(|name| ds.fields.get(name))
+            .map(|f| f.values.clone());
         Ok(Self {
             optim: AdamConfig::new().init(),
             config,
@@ -412,8 +471,14 @@ impl Trainer {
             obs_std,
             residual_scale: residual_scale.max(1e-12),
             truth,
+            notes,
             step: 0,
         })
+    }
+
+    /// Assumptions made where the dataset is silent, in words, for the run's log and summary.
+    pub fn notes(&self) -> &[String] {
+        &self.notes
     }
 
     /// The run's configuration.
@@ -678,7 +743,8 @@ impl Trainer {
         read_f64(self.plain_fields().1).await
     }
 
-    /// Metrics of the recovered parameter against the truth (None for forward problems), on
+    /// Metrics of the recovered parameter against the truth (None for forward problems and
+    /// data without ground truth), on
     /// [`Trainer::metric_region`].
     pub async fn metrics(&self) -> Result<Option<Metrics>> {
         let Some(truth) = &self.truth else {
@@ -701,7 +767,7 @@ impl Trainer {
         let partial = dir.with_extension("partial");
         let io = |p: &std::path::Path| {
             let path = p.display().to_string();
-            move |source| Error::Io { path, source }
+            move |source| Error::Write { path, source }
         };
         let record = |e: burn::store::RecordError| Error::Backend(format!("checkpoint: {e}"));
         if partial.exists() {

@@ -264,3 +264,88 @@ fn mollifier_solves_the_forward_toy_ode() {
     println!("forward ODE, mollifier (extrapolate), 3000 steps: relative L2 error {err:.3e}");
     assert!(err < 5e-3, "{err}");
 }
+
+fn trainer_error(ds: &Dataset) -> String {
+    Trainer::new(
+        ds,
+        TrainConfig::new().with_width(8).with_depth(2),
+        &Device::flex(),
+    )
+    .unwrap_err()
+    .to_string()
+}
+
+/// Chromatin's spectral path assumes an n × n periodic square; any other grid is refused with
+/// the reason, never an index panic, for every engine.
+#[test]
+fn chromatin_off_its_periodic_square_is_refused_with_the_reason() {
+    let ds = &datasets()[2];
+    let n = ds.grid.x().n;
+    // Non-square: drop the last row of every field.
+    let mut wide = ds.clone();
+    wide.grid.axes[0].n = n - 1;
+    for f in wide.fields.values_mut() {
+        f.values.truncate((n - 1) * n);
+    }
+    for engine in [
+        EngineKind::Mollifier,
+        EngineKind::Taylor,
+        EngineKind::FiniteDifference,
+    ] {
+        let msg = Trainer::new(
+            &wide,
+            TrainConfig::new()
+                .with_engine(engine)
+                .with_width(8)
+                .with_depth(2),
+            &Device::flex(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(msg.contains("n × n") && msg.contains("63 × 64"), "{msg}");
+    }
+    // Square, but the manifest's domain disagrees with n × step.
+    let mut off = ds.clone();
+    off.set_meta("domain", 12.0);
+    let msg = trainer_error(&off);
+    assert!(
+        msg.contains("periodic domain is 12") && msg.contains("64 points × step 0.15625"),
+        "{msg}"
+    );
+}
+
+/// Heat's residual form comes from the manifest: absent → the stated default, said in the
+/// trainer's notes; misspelt or not a name → refused.
+#[test]
+fn heat_form_is_read_strictly_and_its_default_is_said() {
+    let ds = &datasets()[1];
+    let div = Trainer::new(
+        ds,
+        TrainConfig::new().with_width(8).with_depth(2),
+        &Device::flex(),
+    )
+    .unwrap();
+    assert!(div.notes().is_empty(), "{:?}", div.notes());
+    let mut absent = ds.clone();
+    absent.meta.remove("form");
+    let t = Trainer::new(
+        &absent,
+        TrainConfig::new().with_width(8).with_depth(2),
+        &Device::flex(),
+    )
+    .unwrap();
+    assert_eq!(
+        t.notes(),
+        ["meta 'form' is absent: the non-divergence form k∇²T + f = 0 applies"]
+    );
+    let mut typo = ds.clone();
+    typo.set_meta("form", "divergense");
+    let msg = trainer_error(&typo);
+    assert!(
+        msg.contains("meta 'form'") && msg.contains("divergense") && msg.contains("non-divergence"),
+        "{msg}"
+    );
+    let mut number = ds.clone();
+    number.set_meta("form", 2.0);
+    assert!(trainer_error(&number).contains("expected the name of a heat form"));
+}
