@@ -95,7 +95,8 @@ pub(crate) fn run(args: &BenchArgs, quiet: bool) -> Result<(), CliError> {
         args.problems.clone()
     };
     let out = &args.out;
-    std::fs::create_dir_all(out).map_err(|e| CliError::Input(format!("{}: {e}", out.display())))?;
+    std::fs::create_dir_all(out)
+        .map_err(|e| CliError::Other(format!("{}: could not create: {e}", out.display())))?;
     let mut cells = Vec::new();
     let engines = [
         EngineKind::Taylor,
@@ -150,7 +151,7 @@ pub(crate) fn run(args: &BenchArgs, quiet: bool) -> Result<(), CliError> {
                 arch.name(),
                 engine.name()
             );
-            let s = run::spawn_train(data_dir, &resolved, dir, &extra, quiet)?;
+            let s = run::spawn_train(data_dir, &ds, &resolved, dir, &extra, quiet)?;
             cells.push(to_cell(
                 kind,
                 &s,
@@ -236,7 +237,7 @@ pub(crate) fn run(args: &BenchArgs, quiet: bool) -> Result<(), CliError> {
             let dir = out
                 .join("sweeps")
                 .join(format!("grid-heat-{}", engine.name()));
-            let s = run::spawn_train(&data_dir, &resolved, &dir, &[], quiet)?;
+            let s = run::spawn_train(&data_dir, &ds, &resolved, &dir, &[], quiet)?;
             cells.push(to_cell("grid", &s, 0, 2, preset.depth, &grid));
         }
     }

@@ -6,7 +6,14 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// Mollifier layers: stable high-order derivatives for inverse PDE learning.
 #[derive(Debug, Parser)]
-#[command(name = "mollify", version, propagate_version = true)]
+#[command(
+    name = "mollify",
+    version,
+    propagate_version = true,
+    after_help = "Exit codes: 0 success; 1 an output could not be written or an internal failure; \
+2 bad input (arguments, files, data: one line on stderr, nothing written); 3 a run stopped on a \
+non-finite loss (its last good checkpoint kept); 130 interrupted by Ctrl-C (checkpoint saved)."
+)]
 pub(crate) struct Cli {
     /// More log output (-v: debug, -vv: trace).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]

@@ -34,7 +34,7 @@ impl From<mollify_core::Error> for CliError {
     fn from(e: mollify_core::Error) -> Self {
         use mollify_core::Error as E;
         match e {
-            E::Backend(_) => Self::Other(e.to_string()),
+            E::Backend(_) | E::Write { .. } => Self::Other(e.to_string()),
             E::Diverged { .. } => Self::Stopped(e.to_string()),
             _ => Self::Input(e.to_string()),
         }

@@ -133,13 +133,16 @@ fn compare(args: CompareArgs, quiet: bool) -> Result<(), CliError> {
         let out = args.out.join(resolved.train.engine.name());
         tracing::info!("{engine}: training into {}", out.display());
         // Each engine in its own process, so each peak memory is its own.
-        let s = run::spawn_train(&data_dir, &resolved, &out, &[], quiet)?;
-        curves.push((
-            s.engine.clone(),
-            plot::read_losses(&out.join("metrics.csv"))?,
-        ));
-        let (_, p) = mollify_core::io::read_path(&out.join("parameter.npy"))?;
-        fields.push((s.engine.clone(), p.data));
+        let s = run::spawn_train(&data_dir, &ds, &resolved, &out, &[], quiet)?;
+        // A failed engine is a failed row; the others are still compared.
+        if s.has_results() {
+            curves.push((
+                s.engine.clone(),
+                plot::read_losses(&out.join("metrics.csv"))?,
+            ));
+            let (_, p) = mollify_core::io::read_path(&out.join("parameter.npy"))?;
+            fields.push((s.engine.clone(), p.data));
+        }
         summaries.push(s);
     }
     print_table(&summaries);
@@ -168,7 +171,20 @@ fn compare(args: CompareArgs, quiet: bool) -> Result<(), CliError> {
     }
     plot::fields(&args.out.join("parameter.svg"), &panels, &ds.grid.shape())?;
     println!("results in {}", args.out.display());
-    Ok(())
+    let failed: Vec<&str> = summaries
+        .iter()
+        .filter(|s| !s.has_results())
+        .map(|s| s.engine.as_str())
+        .collect();
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        Err(CliError::Other(format!(
+            "engine(s) failed: {} (their messages are above; results of the others in {})",
+            failed.join(", "),
+            args.out.display()
+        )))
+    }
 }
 
 fn fmt_opt(v: Option<f64>, digits: usize) -> String {
@@ -196,7 +212,7 @@ fn cells(s: &run::Summary) -> [String; 8] {
         fmt_opt(m.map(|m| m.correlation), 3),
         fmt_opt(m.and_then(|m| m.laplacian_correlation), 3),
         fmt_opt(m.map(|m| m.relative_l2), 3),
-        format!("{:.1}", s.ms_per_step),
+        fmt_opt(Some(s.ms_per_step).filter(|v| v.is_finite()), 1),
         fmt_opt(s.peak_memory_mib, 0),
     ]
 }

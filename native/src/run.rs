@@ -184,7 +184,12 @@ pub(crate) struct Summary {
     pub(crate) pde_loss: f64,
     pub(crate) ms_per_step: f64,
     pub(crate) peak_memory_mib: Option<f64>,
+    /// Absent without ground truth (real data): never a zero standing in for "unknown".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) metrics: Option<Metrics>,
+    /// Assumptions made where the dataset was silent.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) notes: Vec<String>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -219,8 +224,16 @@ pub(crate) fn train(
     out: &Path,
     drive: Drive,
 ) -> Result<Summary, CliError> {
-    std::fs::create_dir_all(out).map_err(|e| CliError::Input(format!("{}: {e}", out.display())))?;
     let config = &resolved.train;
+    // Everything that can refuse the input comes before the first write: bad input leaves
+    // no half-made run folder behind.
+    let device = device(resolved.backend, config.engine)?;
+    let mut trainer = Trainer::new(ds, config.clone(), &device)?;
+    for note in trainer.notes() {
+        tracing::warn!("{note}");
+    }
+    std::fs::create_dir_all(out)
+        .map_err(|e| CliError::Other(format!("{}: could not create: {e}", out.display())))?;
     if !drive.resume {
         write_file(
             &out.join("config.toml"),
@@ -230,8 +243,6 @@ pub(crate) fn train(
         )?;
         ds.save(&out.join("data"))?;
     }
-    let device = device(resolved.backend, config.engine)?;
-    let mut trainer = Trainer::new(ds, config.clone(), &device)?;
     let checkpoint = out.join("checkpoint");
     if drive.resume {
         trainer.load_checkpoint(&checkpoint)?;
@@ -357,6 +368,7 @@ pub(crate) fn train(
         ms_per_step: 1e3 * seconds / timed.max(1) as f64,
         peak_memory_mib: trainer.peak_memory_bytes().map(|b| b as f64 / 1048576.0),
         metrics,
+        notes: trainer.notes().to_vec(),
     };
     write_file(
         &out.join("summary.json"),
@@ -455,12 +467,14 @@ fn config_file(resolved: &Resolved) -> Result<String, CliError> {
 /// crash or divergence that stays its own), then reads its summary.
 pub(crate) fn spawn_train(
     data: &Path,
+    ds: &Dataset,
     resolved: &Resolved,
     out: &Path,
     extra: &[String],
     quiet: bool,
 ) -> Result<Summary, CliError> {
-    std::fs::create_dir_all(out).map_err(|e| CliError::Other(format!("{}: {e}", out.display())))?;
+    std::fs::create_dir_all(out)
+        .map_err(|e| CliError::Other(format!("{}: could not create: {e}", out.display())))?;
     let config = out.with_extension("toml");
     write_file(&config, config_file(resolved)?.as_bytes())?;
     let exe = std::env::current_exe().map_err(|e| CliError::Other(e.to_string()))?;
@@ -477,18 +491,63 @@ pub(crate) fn spawn_train(
         .arg(out)
         .args(extra)
         .stdout(std::process::Stdio::null());
+    // A summary left by an earlier run into the same folder must never pass for this one's.
+    let summary = out.join("summary.json");
+    match std::fs::remove_file(&summary) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            return Err(CliError::Other(format!(
+                "{}: could not remove: {e}",
+                summary.display()
+            )));
+        }
+        _ => {}
+    }
     let status = cmd
         .status()
         .map_err(|e| CliError::Other(format!("could not start a training process: {e}")))?;
-    let summary = out.join("summary.json");
-    let text = std::fs::read_to_string(&summary).map_err(|e| {
-        CliError::Other(format!(
-            "training process failed ({status}) without a summary: {}: {e}",
-            summary.display()
-        ))
-    })?;
-    if !status.success() {
-        tracing::warn!("{}: {status}", out.display());
+    let written = std::fs::read_to_string(&summary)
+        .ok()
+        .and_then(|text| serde_json::from_str::<Summary>(&text).ok());
+    match written {
+        // Finished, or stopped with its own summary (non-finite loss, time budget).
+        Some(s) => {
+            if !status.success() {
+                tracing::warn!("{}: {status}: {}", out.display(), s.status);
+            }
+            Ok(s)
+        }
+        None => {
+            tracing::warn!("{}: training process failed ({status})", out.display());
+            Ok(Summary::failed(ds, resolved, &status.to_string()))
+        }
     }
-    serde_json::from_str(&text).map_err(|e| CliError::Other(format!("{}: {e}", summary.display())))
+}
+
+impl Summary {
+    /// The row of a child run that died without a summary: its settings, no results.
+    fn failed(ds: &Dataset, resolved: &Resolved, status: &str) -> Self {
+        let t = &resolved.train;
+        Self {
+            problem: ds.problem.clone(),
+            case: ds.case.clone(),
+            engine: t.engine.name().into(),
+            arch: t.arch.name().into(),
+            kernel: t.mollifier.family.to_string(),
+            kernel_size: t.mollifier.size,
+            steps: 0,
+            status: format!("failed ({status})"),
+            loss: f64::NAN,
+            data_loss: f64::NAN,
+            pde_loss: f64::NAN,
+            ms_per_step: f64::NAN,
+            peak_memory_mib: None,
+            metrics: None,
+            notes: Vec::new(),
+        }
+    }
+
+    /// Whether the run produced results (finished or stopped with a summary of its own).
+    pub(crate) fn has_results(&self) -> bool {
+        !self.status.starts_with("failed")
+    }
 }

@@ -5,13 +5,27 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 use mollify_core::io::{self, Array, Precision};
-use mollify_tests::{mollify_bin, run_mollify};
+
+/// The `mollify` binary cargo built for this test run (never a stale one from earlier).
+const MOLLIFY: &str = env!("CARGO_BIN_EXE_mollify");
 
 fn mollify(args: &[&str]) -> Output {
-    Command::new(mollify_bin())
+    Command::new(MOLLIFY)
         .args(args)
         .output()
         .expect("spawn mollify")
+}
+
+/// Runs `mollify` with `args`, failing with its stderr if it exits non-zero.
+fn run_mollify(args: &[&str]) -> Output {
+    let out = mollify(args);
+    assert!(
+        out.status.success(),
+        "mollify {args:?} failed ({}):\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
 }
 
 fn stderr(o: &Output) -> String {
@@ -477,4 +491,192 @@ fn bench_writes_the_table_and_the_sweeps() {
         assert!(r["peak_memory_mib"].as_f64().unwrap() > 0.0, "{r}");
     }
     assert!(text.contains("recursive / mollifier time"));
+}
+
+/// Runs `mollify -q train --data langevin` with `extra` flags into `out` (tiny network, CPU).
+fn train_langevin(out: &Path, extra: &[&str]) -> Output {
+    let mut args = vec![
+        "-q",
+        "train",
+        "--data",
+        "langevin",
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    args.extend(extra);
+    args.extend(TINY);
+    mollify(&args)
+}
+
+/// `summary.json` without the fields that measure the machine (time, memory): what must be
+/// identical between two runs of the same settings.
+fn results_of(summary: &Path) -> serde_json::Value {
+    let mut s = json(summary);
+    let m = s.as_object_mut().unwrap();
+    m.remove("ms_per_step");
+    m.remove("peak_memory_mib");
+    s
+}
+
+#[test]
+fn a_run_stopped_and_resumed_ends_bit_identical_to_an_uninterrupted_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let whole = dir.path().join("whole");
+    let o = train_langevin(&whole, &["--steps", "60"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let cut = dir.path().join("cut");
+    let o = train_langevin(&cut, &["--steps", "60", "--inject-nan-at", "40"]);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    run_mollify(&["-q", "train", "--resume", cut.to_str().unwrap()]);
+    // Steps 26–60 were taken again from the step-25 checkpoint: if the weights or Adam's
+    // moments and step count were not restored exactly, the last bits would differ.
+    let a = std::fs::read(whole.join("parameter.npy")).unwrap();
+    let b = std::fs::read(cut.join("parameter.npy")).unwrap();
+    assert!(a == b, "parameter.npy differs after resume");
+    assert_eq!(
+        results_of(&whole.join("summary.json")),
+        results_of(&cut.join("summary.json"))
+    );
+}
+
+#[test]
+fn the_same_seeds_give_the_same_results_bit_for_bit() {
+    let dir = tempfile::tempdir().unwrap();
+    let runs: Vec<_> = ["a", "b"]
+        .iter()
+        .map(|name| {
+            let out = dir.path().join(name);
+            let mut args = vec![
+                "-q",
+                "train",
+                "--data",
+                "heat",
+                "--noise",
+                "0.05",
+                "--data-seed",
+                "3",
+                "--seed",
+                "5",
+                "--steps",
+                "8",
+                "--out",
+                out.to_str().unwrap(),
+            ];
+            args.extend(TINY);
+            run_mollify(&args);
+            out
+        })
+        .collect();
+    assert!(
+        std::fs::read(runs[0].join("parameter.npy")).unwrap()
+            == std::fs::read(runs[1].join("parameter.npy")).unwrap(),
+        "parameter.npy differs between two runs of the same seeds"
+    );
+    let (a, b) = (
+        results_of(&runs[0].join("summary.json")),
+        results_of(&runs[1].join("summary.json")),
+    );
+    assert!(a["metrics"]["correlation"].is_f64(), "{a}");
+    assert_eq!(a, b);
+}
+
+#[test]
+fn a_failed_engine_is_a_failed_row_never_an_earlier_runs_results() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("cmp");
+    let base = [
+        "-q",
+        "compare",
+        "--data",
+        "langevin",
+        "--engines",
+        "mollifier",
+        "--engines",
+        "fd",
+        "--steps",
+        "3",
+        "--width",
+        "8",
+        "--depth",
+        "2",
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    run_mollify(&base);
+    assert_eq!(json(&out.join("compare.json"))[0]["status"], "finished");
+    // Rerun into the same folder with a kernel wider than the 200-point series: the mollifier
+    // child refuses it; its old summary.json must not be reported as this run's.
+    let mut again = base.to_vec();
+    again.extend(["--kernel-size", "401"]);
+    let o = mollify(&again);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("engine(s) failed: mollifier"),
+        "{}",
+        stderr(&o)
+    );
+    let rows = json(&out.join("compare.json"));
+    assert!(
+        rows[0]["status"].as_str().unwrap().starts_with("failed"),
+        "{}",
+        rows[0]
+    );
+    assert!(rows[0]["metrics"].is_null(), "{}", rows[0]);
+    assert_eq!(rows[1]["status"], "finished", "{}", rows[1]);
+}
+
+#[test]
+fn a_failed_write_exits_1_and_bad_input_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, b"x").unwrap();
+    let o = train_langevin(&file.join("run"), &["--steps", "2"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("could not"), "{}", stderr(&o));
+    let help = run_mollify(&["--help"]);
+    let help = String::from_utf8_lossy(&help.stdout);
+    assert!(
+        help.contains("Exit codes") && help.contains("2 bad input") && help.contains("130"),
+        "{help}"
+    );
+}
+
+#[test]
+fn real_data_without_ground_truth_trains_and_reports_no_metrics() {
+    let dir = tempfile::tempdir().unwrap();
+    let simulated = dir.path().join("sim");
+    run_mollify(&[
+        "-q",
+        "simulate",
+        "heat",
+        "--noise",
+        "0.05",
+        "--out",
+        simulated.to_str().unwrap(),
+    ]);
+    // What a researcher has: the measurements, where they were taken, the known source.
+    let mut ds = mollify_core::Dataset::load(&simulated).unwrap();
+    ds.fields.retain(|_, f| f.role != mollify_core::Role::Truth);
+    assert!(!ds.fields.contains_key("k"));
+    let real = dir.path().join("real");
+    ds.save(&real).unwrap();
+    let out = dir.path().join("run");
+    let mut args = vec![
+        "-q",
+        "train",
+        "--data",
+        real.to_str().unwrap(),
+        "--steps",
+        "5",
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    args.extend(TINY);
+    run_mollify(&args);
+    let (_, p) = io::read_path(&out.join("parameter.npy")).unwrap();
+    assert_eq!(p.shape, vec![64, 64]);
+    assert!(p.data.iter().all(|v| v.is_finite()));
+    let s = json(&out.join("summary.json"));
+    assert_eq!(s["status"], "finished");
+    assert!(s.get("metrics").is_none(), "no truth, no metrics: {s}");
 }
