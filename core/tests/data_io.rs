@@ -5,6 +5,10 @@ use mollify_core::io::{self, Array, Precision};
 use mollify_core::problems::{Observation, Size, heat};
 use mollify_core::{Axis, Dataset, Grid, Role};
 
+#[path = "support/xorshift.rs"]
+mod xorshift;
+use xorshift::XorShift;
+
 fn npy(array: &Array, precision: Precision) -> Vec<u8> {
     let mut bytes = Vec::new();
     io::write_npy(&mut bytes, array, precision).unwrap();
@@ -233,18 +237,6 @@ fn atomic_writes_replace_whole_files() {
     assert!(err_of(io::write_atomic(&missing, b"x")).contains("no/such/dir"));
     // No temporary files are left behind.
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
-}
-
-/// A tiny deterministic generator for shuffles and last-bit noise (no seeding API to track).
-struct XorShift(u64);
-
-impl XorShift {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
 }
 
 #[test]

@@ -13,27 +13,16 @@ use std::time::{Duration, Instant};
 use mollify_core::io::{self, Array, Precision};
 use mollify_core::{Axis, Dataset, Grid, Role};
 
+#[path = "support/xorshift.rs"]
+mod xorshift;
+use xorshift::XorShift;
+
 /// Inputs per reader in the test command's short run.
 const SHORT_RUN: usize = 5_000;
 
 /// The slowest any single input may take before it counts as a hang (the readers parse a few
 /// hundred bytes; anything near this is a loop that does not end).
 const HANG: Duration = Duration::from_secs(2);
-
-struct XorShift(u64);
-
-impl XorShift {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
 
 /// Fragments that sit on parsers' edges: delimiters, huge and non-finite numbers, header keys.
 const TOKENS: &[&[u8]] = &[
