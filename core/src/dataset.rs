@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::grid::Grid;
-use crate::io::{Array, Precision};
+use crate::io::{Array, NODE_TOLERANCE, Precision};
 
 /// A table's own coordinates must be the manifest's grid, node for node (within the tolerance
 /// tables are read with): a field exported on another grid is refused, not reshaped onto it.
@@ -22,8 +22,8 @@ fn check_same_grid(table: &Grid, grid: &Grid, file: &str) -> Result<()> {
     let same = table.axes.len() == grid.axes.len()
         && table.axes.iter().zip(&grid.axes).all(|(t, g)| {
             t.n == g.n
-                && (t.start - g.start).abs() <= 1e-4 * g.step
-                && (t.end() - g.end()).abs() <= 1e-4 * g.step
+                && (t.start - g.start).abs() <= NODE_TOLERANCE * g.step
+                && (t.end() - g.end()).abs() <= NODE_TOLERANCE * g.step
         });
     if same {
         Ok(())
@@ -258,10 +258,7 @@ impl Dataset {
     #[cfg(not(target_arch = "wasm32"))]
     pub fn save(&self, dir: &std::path::Path) -> Result<()> {
         let files = self.to_files()?;
-        std::fs::create_dir_all(dir).map_err(|source| Error::Write {
-            path: dir.display().to_string(),
-            source,
-        })?;
+        crate::io::create_dir_all(dir)?;
         for (name, bytes) in files {
             crate::io::write_atomic(&dir.join(name), &bytes)?;
         }

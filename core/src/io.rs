@@ -279,7 +279,7 @@ pub fn write_csv_grid(w: impl Write, array: &Array) -> Result<()> {
 /// How far, as a fraction of the grid step, a table coordinate may sit from its node. Meshers
 /// and FEM exports write nodes with last-bit noise (x = −2e-17 for 0); a tolerance relative to
 /// the *step*, not to the coordinate, treats those alike at zero and far from it.
-const NODE_TOLERANCE: f64 = 1e-4;
+pub(crate) const NODE_TOLERANCE: f64 = 1e-4;
 
 /// Parses an x–value (1D) or x–y–value (2D) table, e.g. a COMSOL text export (`%` header
 /// lines, then `X Y value` rows), and regrids it: the coordinates must form a complete,
@@ -518,6 +518,15 @@ pub fn read_path(path: &std::path::Path) -> Result<(Option<Grid>, Array)> {
         source,
     })?;
     decode(&bytes, &name)
+}
+
+/// Creates an output folder and its parents; failing is a write error, not bad input.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn create_dir_all(dir: &std::path::Path) -> Result<()> {
+    std::fs::create_dir_all(dir).map_err(|source| Error::Write {
+        path: dir.display().to_string(),
+        source,
+    })
 }
 
 /// Writes `bytes` to `path` atomically: a temporary file in the same folder, then a rename,

@@ -95,8 +95,7 @@ pub(crate) fn run(args: &BenchArgs, quiet: bool) -> Result<(), CliError> {
         args.problems.clone()
     };
     let out = &args.out;
-    std::fs::create_dir_all(out)
-        .map_err(|e| CliError::Other(format!("{}: could not create: {e}", out.display())))?;
+    mollify_core::io::create_dir_all(out)?;
     let mut cells = Vec::new();
     let engines = [
         EngineKind::Taylor,

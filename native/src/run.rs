@@ -232,8 +232,7 @@ pub(crate) fn train(
     for note in trainer.notes() {
         tracing::warn!("{note}");
     }
-    std::fs::create_dir_all(out)
-        .map_err(|e| CliError::Other(format!("{}: could not create: {e}", out.display())))?;
+    io::create_dir_all(out)?;
     if !drive.resume {
         write_file(
             &out.join("config.toml"),
@@ -354,14 +353,7 @@ pub(crate) fn train(
         Some(e) => e.to_string(),
     };
     let summary = Summary {
-        problem: ds.problem.clone(),
-        case: ds.case.clone(),
-        engine: config.engine.name().into(),
-        arch: config.arch.name().into(),
-        kernel: config.mollifier.family.to_string(),
-        kernel_size: config.mollifier.size,
         steps: trainer.steps_taken(),
-        status,
         loss: last.map_or(f64::NAN, |r| r.loss),
         data_loss: last.map_or(f64::NAN, |r| r.data_loss),
         pde_loss: last.map_or(f64::NAN, |r| r.pde_loss),
@@ -369,6 +361,7 @@ pub(crate) fn train(
         peak_memory_mib: trainer.peak_memory_bytes().map(|b| b as f64 / 1048576.0),
         metrics,
         notes: trainer.notes().to_vec(),
+        ..Summary::settings(ds, config, status)
     };
     write_file(
         &out.join("summary.json"),
@@ -473,8 +466,7 @@ pub(crate) fn spawn_train(
     extra: &[String],
     quiet: bool,
 ) -> Result<Summary, CliError> {
-    std::fs::create_dir_all(out)
-        .map_err(|e| CliError::Other(format!("{}: could not create: {e}", out.display())))?;
+    io::create_dir_all(out)?;
     let config = out.with_extension("toml");
     write_file(&config, config_file(resolved)?.as_bytes())?;
     let exe = std::env::current_exe().map_err(|e| CliError::Other(e.to_string()))?;
@@ -516,17 +508,24 @@ pub(crate) fn spawn_train(
             }
             Ok(s)
         }
+        // Died without a summary: a row of its settings and no results.
         None => {
             tracing::warn!("{}: training process failed ({status})", out.display());
-            Ok(Summary::failed(ds, resolved, &status.to_string()))
+            Ok(Summary::settings(
+                ds,
+                &resolved.train,
+                format!("{FAILED} ({status})"),
+            ))
         }
     }
 }
 
+/// How the status of a run that produced no results begins.
+const FAILED: &str = "failed";
+
 impl Summary {
-    /// The row of a child run that died without a summary: its settings, no results.
-    fn failed(ds: &Dataset, resolved: &Resolved, status: &str) -> Self {
-        let t = &resolved.train;
+    /// A run's settings with `status` and no results yet (no steps, non-finite losses).
+    fn settings(ds: &Dataset, t: &TrainConfig, status: String) -> Self {
         Self {
             problem: ds.problem.clone(),
             case: ds.case.clone(),
@@ -535,7 +534,7 @@ impl Summary {
             kernel: t.mollifier.family.to_string(),
             kernel_size: t.mollifier.size,
             steps: 0,
-            status: format!("failed ({status})"),
+            status,
             loss: f64::NAN,
             data_loss: f64::NAN,
             pde_loss: f64::NAN,
@@ -548,6 +547,6 @@ impl Summary {
 
     /// Whether the run produced results (finished or stopped with a summary of its own).
     pub(crate) fn has_results(&self) -> bool {
-        !self.status.starts_with("failed")
+        !self.status.starts_with(FAILED)
     }
 }
