@@ -3,8 +3,8 @@
 
 use std::time::Instant;
 
+use mollify_core::numerics::regression;
 use mollify_core::problems::{Observation, Size, chromatin, heat, langevin};
-use mollify_core::regression;
 use mollify_core::{Axis, Grid};
 
 fn main() -> mollify_core::Result<()> {

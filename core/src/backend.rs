@@ -11,13 +11,18 @@ use crate::error::{Error, Result};
 /// Which backend a run asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum BackendChoice {
     /// The GPU if one initialises, else the CPU.
-    #[default]
     Auto,
-    /// The GPU through wgpu, or an error.
+    /// The GPU through wgpu (Vulkan, Metal, DX12; WebGPU in the browser), or an error.
+    #[serde(alias = "vulkan", alias = "webgpu")]
+    #[cfg_attr(feature = "clap", value(alias = "vulkan", alias = "webgpu"))]
     Wgpu,
-    /// burn's `flex` CPU backend.
+    /// CUDA: not built into this binary (see the README); asking for it says so.
+    Cuda,
+    /// burn's `flex` CPU backend: the default, the fastest choice on machines without a GPU.
+    #[default]
     Cpu,
 }
 
@@ -26,7 +31,8 @@ impl BackendChoice {
     pub fn name(self) -> &'static str {
         match self {
             Self::Auto => "auto",
-            Self::Wgpu => "webgpu",
+            Self::Wgpu => "wgpu",
+            Self::Cuda => "cuda",
             Self::Cpu => "cpu",
         }
     }
@@ -38,9 +44,10 @@ impl std::str::FromStr for BackendChoice {
         match s.to_ascii_lowercase().as_str() {
             "auto" => Ok(Self::Auto),
             "wgpu" | "gpu" | "vulkan" | "webgpu" => Ok(Self::Wgpu),
+            "cuda" => Ok(Self::Cuda),
             "cpu" | "flex" => Ok(Self::Cpu),
             _ => Err(Error::Invalid(format!(
-                "unknown backend '{s}' (expected auto, wgpu or cpu)"
+                "unknown backend '{s}' (expected auto, wgpu, cuda or cpu)"
             ))),
         }
     }
@@ -85,6 +92,9 @@ pub async fn select(choice: BackendChoice) -> Result<Selected> {
     };
     match choice {
         BackendChoice::Cpu => Ok(cpu(None)),
+        BackendChoice::Cuda => Err(Error::Invalid(
+            "this binary has no CUDA backend (it was built without the CUDA toolkit); use --backend wgpu for the GPU".into(),
+        )),
         BackendChoice::Wgpu => Ok(Selected {
             device: gpu_device().await?,
             name: "wgpu",

@@ -1,6 +1,6 @@
 //! One error type for the core, so front ends can print a single clear line for any failure.
 
-use crate::kernel::KernelFamily;
+use crate::numerics::kernel::KernelFamily;
 
 /// Everything the core can refuse, with enough context to act on.
 #[derive(Debug, thiserror::Error)]

@@ -88,7 +88,7 @@ async fn auto_selection_falls_back_to_cpu_with_a_reason() {
 async fn one_step_of_each_engine(device: &Device, cpu: bool) {
     use mollify_core::engine::EngineKind;
     use mollify_core::problems::{Observation, Size, heat};
-    use mollify_core::train::{TrainConfig, Trainer};
+    use mollify_core::train::{RunConfig, Trainer};
     let ds = heat::simulate(
         heat::Case::Smooth,
         heat::Form::NonDivergence,
@@ -97,7 +97,7 @@ async fn one_step_of_each_engine(device: &Device, cpu: bool) {
     )
     .unwrap();
     for engine in EngineKind::ALL {
-        let config = TrainConfig::new()
+        let config = RunConfig::new()
             .with_engine(engine)
             .with_width(16)
             .with_depth(2);

@@ -1,7 +1,7 @@
 //! Round trips and bad-input handling for every data format and for dataset folders.
 #![cfg(not(target_arch = "wasm32"))]
 
-use mollify_core::io::{self, Array, Precision};
+use mollify_core::data::io::{self, Array, Precision};
 use mollify_core::problems::{Observation, Size, heat};
 use mollify_core::{Axis, Dataset, Grid, Role};
 

@@ -10,7 +10,7 @@
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::{Duration, Instant};
 
-use mollify_core::io::{self, Array, Precision};
+use mollify_core::data::io::{self, Array, Precision};
 use mollify_core::{Axis, Dataset, Grid, Role};
 
 #[path = "support/xorshift.rs"]

@@ -3,7 +3,7 @@
 #![cfg(not(target_arch = "wasm32"))]
 
 use burn::tensor::{Device, FloatDType, Tensor, TensorData};
-use mollify_core::jet::{Jet, JetLayout};
+use mollify_core::numerics::jet::{Jet, JetLayout};
 
 fn device() -> Device {
     let mut device = Device::flex();

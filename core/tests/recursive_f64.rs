@@ -6,10 +6,11 @@
 
 use burn::module::Module;
 use burn::tensor::{Device, FloatDType, Tensor, TensorData};
-use mollify_core::engine::Needs;
-use mollify_core::jet::{Jet, JetLayout};
+use mollify_core::Deriv2;
+use mollify_core::engine::Request;
+use mollify_core::engine::recursive;
 use mollify_core::model::{Arch, Network};
-use mollify_core::recursive;
+use mollify_core::numerics::jet::{Jet, JetLayout};
 
 /// The CPU device in f64. Every test of this process goes through here: tests run in parallel,
 /// and whichever first touches the device fixes its dtype for the whole process.
@@ -73,18 +74,16 @@ fn recursive_derivatives_and_weight_gradients_match_jets() {
     let ys = [0.25, -0.3, 0.6, -0.9];
     // Physical coordinates map to the network's by a non-trivial affine map, as in training.
     let normalise = [(1.5, -0.2), (0.8, 0.1)];
-    let needs = Needs {
-        grad: true,
-        lap: true,
-        bih: true,
-        grad_p: true,
-    };
+    let request = Request::new(
+        [Deriv2::X, Deriv2::Y, Deriv2::Laplacian, Deriv2::Biharmonic],
+        [Deriv2::X, Deriv2::Y],
+    );
     let layout = JetLayout::new(2, 4).unwrap();
     for arch in Arch::ALL {
         device.seed(3);
         let net = Network::new(arch, 2, 16, 4, 3, &device);
         let coords = [column(&xs, &device), column(&ys, &device)];
-        let rec = recursive::derivatives(&net, &coords, &normalise, needs).unwrap();
+        let rec = recursive::derivatives(&net, &coords, &normalise, &request).unwrap();
 
         let inputs: Vec<Jet<2>> = coords
             .iter()
@@ -101,18 +100,22 @@ fn recursive_derivatives_and_weight_gradients_match_jets() {
         let p = out.map_linear(|c| c.narrow(1, 1, 1), |c| c);
         let d = |j: &Jet<2>, a, b| flat(j.derivative(a, b).unwrap());
         let pairs = [
-            ("u", rec.u.clone().unwrap(), flat(u.value())),
-            ("p", rec.p.clone().unwrap(), flat(p.value())),
-            ("u_x", rec.u_x.clone().unwrap(), d(&u, 1, 0)),
-            ("u_y", rec.u_y.clone().unwrap(), d(&u, 0, 1)),
-            ("lap", rec.lap.clone().unwrap(), d(&u, 2, 0) + d(&u, 0, 2)),
+            ("u", rec.u.get(Deriv2::U).unwrap(), flat(u.value())),
+            ("p", rec.p.get(Deriv2::U).unwrap(), flat(p.value())),
+            ("u_x", rec.u.get(Deriv2::X).unwrap(), d(&u, 1, 0)),
+            ("u_y", rec.u.get(Deriv2::Y).unwrap(), d(&u, 0, 1)),
+            (
+                "lap",
+                rec.u.get(Deriv2::Laplacian).unwrap(),
+                d(&u, 2, 0) + d(&u, 0, 2),
+            ),
             (
                 "bih",
-                rec.bih.clone().unwrap(),
+                rec.u.get(Deriv2::Biharmonic).unwrap(),
                 d(&u, 4, 0) + d(&u, 2, 2) * 2.0 + d(&u, 0, 4),
             ),
-            ("p_x", rec.p_x.clone().unwrap(), d(&p, 1, 0)),
-            ("p_y", rec.p_y.clone().unwrap(), d(&p, 0, 1)),
+            ("p_x", rec.p.get(Deriv2::X).unwrap(), d(&p, 1, 0)),
+            ("p_y", rec.p.get(Deriv2::Y).unwrap(), d(&p, 0, 1)),
         ];
         for (name, r, t) in pairs {
             let (r, t) = (read(r), read(t));
@@ -128,7 +131,7 @@ fn recursive_derivatives_and_weight_gradients_match_jets() {
         // The weights' gradient of a loss on the fourth-order term, through both towers.
         let bih_t = d(&u, 4, 0) + d(&u, 2, 2) * 2.0 + d(&u, 0, 4);
         let loss = |b: Tensor<1>| (b.clone() * b).mean();
-        let g_rec = weight_gradients(&net, loss(rec.bih.unwrap()));
+        let g_rec = weight_gradients(&net, loss(rec.u.get(Deriv2::Biharmonic).unwrap()));
         let g_tay = weight_gradients(&net, loss(bih_t));
         assert_eq!(g_rec.len(), g_tay.len());
         assert!(g_tay.iter().any(|v| v.abs() > 1e-8));
@@ -155,18 +158,15 @@ fn one_dimensional_first_derivative_matches_jets() {
         device.seed(8);
         let net = Network::new(arch, 1, 16, 3, 8, &device);
         let t = column(&ts, &device);
-        let needs = Needs {
-            grad: true,
-            ..Needs::default()
-        };
+        let request = Request::new([Deriv2::X], []);
         let rec =
-            recursive::derivatives(&net, std::slice::from_ref(&t), &normalise, needs).unwrap();
+            recursive::derivatives(&net, std::slice::from_ref(&t), &normalise, &request).unwrap();
         let jet = Jet::coordinate(&layout, t, 0)
             .unwrap()
             .map_linear(|c| c * 0.4, |c| c - 1.0);
         let out = net.forward(&[jet]).map_linear(|c| c.narrow(1, 0, 1), |c| c);
         let err = max_relative_difference(
-            &read(rec.u_x.unwrap()),
+            &read(rec.u.get(Deriv2::X).unwrap()),
             &read(flat(out.derivative(1, 0).unwrap())),
         );
         println!("{} u_t: recursive vs Taylor {err:.1e}", arch.name());
@@ -183,10 +183,7 @@ fn devices_other_than_the_cpu_are_refused_with_a_reason() {
         &net,
         &[column(&[0.0, 1.0], &plain)],
         &[(1.0, 0.0)],
-        Needs {
-            grad: true,
-            ..Needs::default()
-        },
+        &Request::new([Deriv2::X], []),
     )
     .unwrap_err();
     assert!(err.to_string().contains("recursive engine"), "{err}");

@@ -4,10 +4,10 @@
 use burn::tensor::{Device, Tensor, TensorData};
 use futures_lite::future::block_on;
 use mollify_core::engine::EngineKind;
-use mollify_core::jet::{Jet, JetLayout};
 use mollify_core::model::{Arch, PinnConfig};
+use mollify_core::numerics::jet::{Jet, JetLayout};
 use mollify_core::problems::{Observation, Size, chromatin, heat, langevin, ode};
-use mollify_core::train::{TrainConfig, Trainer};
+use mollify_core::train::{RunConfig, Trainer};
 use mollify_core::{Dataset, Deriv2, KernelFamily, Mollifier, MollifierConfig};
 
 fn read<const D: usize>(t: Tensor<D>) -> Vec<f64> {
@@ -129,7 +129,7 @@ fn every_engine_trains_every_problem() {
             .flat_map(|e| Arch::ALL.map(|a| (e, a)))
             .filter(|&(e, a)| !too_costly_for_ci(&ds, e, a));
         for (engine, arch) in runs {
-            let mut config = TrainConfig::new()
+            let mut config = RunConfig::new()
                 .with_engine(engine)
                 .with_arch(arch)
                 .with_steps(40)
@@ -168,7 +168,7 @@ fn every_engine_trains_every_problem() {
 fn taylor_and_recursive_engines_take_the_same_steps() {
     for ds in &datasets()[..2] {
         let losses = |engine| {
-            let config = TrainConfig::new()
+            let config = RunConfig::new()
                 .with_engine(engine)
                 .with_width(16)
                 .with_depth(2)
@@ -199,7 +199,7 @@ fn the_same_seed_gives_the_same_run() {
     let run = || {
         let mut t = Trainer::new(
             ds,
-            TrainConfig::new()
+            RunConfig::new()
                 .with_steps(5)
                 .with_width(16)
                 .with_depth(2)
@@ -223,7 +223,7 @@ fn mollifier_pinn_recovers_a_spatially_varying_conductivity() {
         &Observation::default(),
     )
     .unwrap();
-    let config = TrainConfig::new().with_steps(1500);
+    let config = RunConfig::new().with_steps(1500);
     let mut trainer = Trainer::new(&ds, config, &Device::flex()).unwrap();
     let mut seconds = 0.0;
     for _ in 0..1500 {
@@ -246,7 +246,7 @@ fn mollifier_pinn_recovers_a_spatially_varying_conductivity() {
 #[test]
 fn mollifier_solves_the_forward_toy_ode() {
     let ds = ode::simulate(Size::Quick, &ode::Params::default()).unwrap();
-    let mut config = TrainConfig::new().with_steps(3000).with_pde_weight(1.0);
+    let mut config = RunConfig::new().with_steps(3000).with_pde_weight(1.0);
     config.mollifier.boundary = mollify_core::Boundary::Extrapolate;
     let mut trainer = Trainer::new(&ds, config, &Device::flex()).unwrap();
     for _ in 0..3000 {
@@ -268,7 +268,7 @@ fn mollifier_solves_the_forward_toy_ode() {
 fn trainer_error(ds: &Dataset) -> String {
     Trainer::new(
         ds,
-        TrainConfig::new().with_width(8).with_depth(2),
+        RunConfig::new().with_width(8).with_depth(2),
         &Device::flex(),
     )
     .unwrap_err()
@@ -294,7 +294,7 @@ fn chromatin_off_its_periodic_square_is_refused_with_the_reason() {
     ] {
         let msg = Trainer::new(
             &wide,
-            TrainConfig::new()
+            RunConfig::new()
                 .with_engine(engine)
                 .with_width(8)
                 .with_depth(2),
@@ -321,7 +321,7 @@ fn heat_form_is_read_strictly_and_its_default_is_said() {
     let ds = &datasets()[1];
     let div = Trainer::new(
         ds,
-        TrainConfig::new().with_width(8).with_depth(2),
+        RunConfig::new().with_width(8).with_depth(2),
         &Device::flex(),
     )
     .unwrap();
@@ -330,7 +330,7 @@ fn heat_form_is_read_strictly_and_its_default_is_said() {
     absent.meta.remove("form");
     let t = Trainer::new(
         &absent,
-        TrainConfig::new().with_width(8).with_depth(2),
+        RunConfig::new().with_width(8).with_depth(2),
         &Device::flex(),
     )
     .unwrap();

@@ -9,15 +9,19 @@ use mollify_core::engine::EngineKind;
 use mollify_core::model::Arch;
 use serde::Serialize;
 
-use crate::cli::{BenchArgs, Problem, ProblemArgs, RunArgs};
+use mollify_core::problems::Size;
+use mollify_core::train::RunConfig;
+use mollify_core::train::config::DataConfig;
+
+use crate::cli::BenchArgs;
 use crate::error::CliError;
+use crate::plot;
 use crate::run::{self, Summary};
-use crate::{data, plot};
 
 /// Sizes and budgets of a preset.
 #[derive(Debug, Clone, Copy)]
 struct Preset {
-    size: &'static str,
+    size: Size,
     steps: usize,
     width: usize,
     depth: usize,
@@ -29,7 +33,7 @@ struct Preset {
 }
 
 const QUICK: Preset = Preset {
-    size: "quick",
+    size: Size::Quick,
     steps: 1000,
     width: 64,
     depth: 4,
@@ -39,7 +43,7 @@ const QUICK: Preset = Preset {
 };
 
 const PAPER: Preset = Preset {
-    size: "paper",
+    size: Size::Paper,
     steps: 1000,
     width: 250,
     depth: 10,
@@ -89,29 +93,33 @@ pub(crate) fn run(args: &BenchArgs, quiet: bool) -> Result<(), CliError> {
     if args.seeds == 0 {
         return Err(CliError::Input("--seeds must be at least 1".into()));
     }
-    let problems = if args.problems.is_empty() {
-        vec![Problem::Langevin, Problem::Heat, Problem::Chromatin]
+    // The paper's three inverse problems (the registry's problems with a parameter).
+    let problems: Vec<String> = if args.problems.is_empty() {
+        mollify_core::problems::builtins()
+            .iter()
+            .filter(|p| p.parameter().is_some())
+            .map(|p| p.name().to_string())
+            .collect()
     } else {
         args.problems.clone()
     };
     let out = &args.out;
-    mollify_core::io::create_dir_all(out)?;
+    mollify_core::data::io::create_dir_all(out)?;
     let mut cells = Vec::new();
     let engines = [
         EngineKind::Taylor,
         EngineKind::Recursive,
         EngineKind::Mollifier,
     ];
-    for &problem in &problems {
-        let setup = ProblemArgs {
-            case: None,
-            noise: 0.0,
-            fraction: 0.1,
-            data_seed: 0,
-            size: preset.size.into(),
+    for name in &problems {
+        let problem = mollify_core::problems::builtin(name)?;
+        let data = DataConfig {
+            source: name.clone(),
+            size: preset.size,
+            ..DataConfig::default()
         };
-        let ds = data::simulate(problem, &setup)?;
-        let data_dir = out.join("data").join(problem.builtin().name());
+        let ds = data.simulate()?;
+        let data_dir = out.join("data").join(name);
         ds.save(&data_dir)?;
         let grid = format!("{:?}", ds.grid.shape());
         let mut cell = |kind: &'static str,
@@ -124,41 +132,28 @@ pub(crate) fn run(args: &BenchArgs, quiet: bool) -> Result<(), CliError> {
                         data_dir: &Path,
                         grid: &str|
          -> Result<(), CliError> {
-            let run_args = RunArgs {
-                arch: Some(arch.name().into()),
-                steps: Some(steps),
-                depth: Some(depth),
-                width: Some(if arch == Arch::PinnsFormer {
+            let mut config = RunConfig::new()
+                .with_engine(engine)
+                .with_arch(arch)
+                .with_steps(steps)
+                .with_depth(depth)
+                .with_width(if arch == Arch::PinnsFormer {
                     32
                 } else {
                     preset.width
-                }),
-                seed: Some(seed),
-                backend: Some(args.backend),
-                ..RunArgs::default()
-            };
-            let resolved = run::resolve(
-                &run_args,
-                Some(engine.name()),
-                &ds,
-                problem.builtin().name(),
-            )?;
+                })
+                .with_seed(seed);
+            config.backend = args.backend;
+            config.data = data.clone();
             let extra = vec!["--max-seconds".to_string(), preset.budget.to_string()];
             tracing::info!(
                 "{kind}: {} {} {} seed {seed} depth {depth}",
-                problem.builtin().name(),
+                problem.name(),
                 arch.name(),
                 engine.name()
             );
-            let s = run::spawn_train(data_dir, &ds, &resolved, dir, &extra, quiet)?;
-            cells.push(to_cell(
-                kind,
-                &s,
-                seed,
-                problem.builtin().order(),
-                depth,
-                grid,
-            ));
+            let s = run::spawn_train(data_dir, &ds, &config, dir, &extra, quiet)?;
+            cells.push(to_cell(kind, &s, seed, problem.order(), depth, grid));
             Ok(())
         };
         if !args.no_table {
@@ -167,7 +162,7 @@ pub(crate) fn run(args: &BenchArgs, quiet: bool) -> Result<(), CliError> {
                     for seed in 0..args.seeds {
                         let dir = out.join("table").join(format!(
                             "{}-{}-{}-s{seed}",
-                            problem.builtin().name(),
+                            problem.name(),
                             arch.name(),
                             engine.name()
                         ));
@@ -193,7 +188,7 @@ pub(crate) fn run(args: &BenchArgs, quiet: bool) -> Result<(), CliError> {
                 for depth in preset.sweep_depths {
                     let dir = out.join("sweeps").join(format!(
                         "depth-{}-{}-{depth}",
-                        problem.builtin().name(),
+                        problem.name(),
                         engine.name()
                     ));
                     cell(
@@ -211,32 +206,29 @@ pub(crate) fn run(args: &BenchArgs, quiet: bool) -> Result<(), CliError> {
             }
         }
     }
-    if !args.no_sweeps && problems.contains(&Problem::Heat) {
+    if !args.no_sweeps && problems.iter().any(|p| p == "heat") {
         // Grid sweep on heat: quick (64²) and paper (101²) resolutions.
-        let setup = ProblemArgs {
-            case: None,
-            noise: 0.0,
-            fraction: 0.1,
-            data_seed: 0,
-            size: "paper".into(),
+        let data = DataConfig {
+            source: "heat".into(),
+            size: Size::Paper,
+            ..DataConfig::default()
         };
-        let ds = data::simulate(Problem::Heat, &setup)?;
+        let ds = data.simulate()?;
         let data_dir = out.join("data").join("heat-paper");
         ds.save(&data_dir)?;
         let grid = format!("{:?}", ds.grid.shape());
         for engine in engines {
-            let run_args = RunArgs {
-                steps: Some(preset.sweep_steps),
-                depth: Some(preset.depth),
-                width: Some(preset.width),
-                backend: Some(args.backend),
-                ..RunArgs::default()
-            };
-            let resolved = run::resolve(&run_args, Some(engine.name()), &ds, "heat (paper size)")?;
+            let mut config = RunConfig::new()
+                .with_engine(engine)
+                .with_steps(preset.sweep_steps)
+                .with_depth(preset.depth)
+                .with_width(preset.width);
+            config.backend = args.backend;
+            config.data = data.clone();
             let dir = out
                 .join("sweeps")
                 .join(format!("grid-heat-{}", engine.name()));
-            let s = run::spawn_train(&data_dir, &ds, &resolved, &dir, &[], quiet)?;
+            let s = run::spawn_train(&data_dir, &ds, &config, &dir, &[], quiet)?;
             cells.push(to_cell("grid", &s, 0, 2, preset.depth, &grid));
         }
     }
@@ -289,9 +281,9 @@ fn write_results(out: &Path, cells: &[Cell]) -> Result<(), CliError> {
         w.serialize(c).map_err(|e| err(&e))?;
     }
     let bytes = w.into_inner().map_err(|e| err(&e))?;
-    mollify_core::io::write_atomic(&out.join("results.csv"), &bytes)?;
+    mollify_core::data::io::write_atomic(&out.join("results.csv"), &bytes)?;
     let json = serde_json::to_string_pretty(cells).map_err(|e| err(&e))?;
-    mollify_core::io::write_atomic(&out.join("results.json"), json.as_bytes())?;
+    mollify_core::data::io::write_atomic(&out.join("results.json"), json.as_bytes())?;
 
     // Table 2 layout: one block of rows per problem, one column per architecture × engine.
     let mut md = String::from("# mollify bench\n\n");
@@ -395,7 +387,7 @@ fn write_results(out: &Path, cells: &[Cell]) -> Result<(), CliError> {
             );
         }
     }
-    mollify_core::io::write_atomic(&out.join("results.md"), md.as_bytes())?;
+    mollify_core::data::io::write_atomic(&out.join("results.md"), md.as_bytes())?;
     print!("{md}");
     // Plot: per-step time vs depth for each engine and problem.
     let series: Vec<(String, Vec<(f64, f64)>)> = {

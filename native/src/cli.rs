@@ -1,8 +1,18 @@
 //! Command-line surface (clap derive). Parsing only: every command's work is in its module.
 
+use std::ffi::OsStr;
+use std::marker::PhantomData;
 use std::path::PathBuf;
 
+use clap::builder::{PossibleValue, TypedValueParser};
+use clap::error::ErrorKind;
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use mollify_core::backend::BackendChoice;
+use mollify_core::engine::EngineKind;
+use mollify_core::model::{Activation, Arch};
+use mollify_core::problems::Size;
+use mollify_core::train::KernelSize;
+use mollify_core::{Boundary, KernelFamily};
 
 /// Mollifier layers: stable high-order derivatives for inverse PDE learning.
 #[derive(Debug, Parser)]
@@ -28,6 +38,7 @@ pub(crate) struct Cli {
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
     /// Simulate a problem with known ground truth and write a dataset folder.
+    #[command(after_help = problems_help())]
     Simulate(SimulateArgs),
     /// Train one run (one engine, one architecture) on a dataset or a built-in problem.
     Train(TrainArgs),
@@ -40,59 +51,93 @@ pub(crate) enum Command {
     Derive(DeriveArgs),
 }
 
-/// The built-in problems.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub(crate) enum Problem {
-    /// First-order Langevin equation: infer the forcing F(t).
-    Langevin,
-    /// Steady 2D heat equation: infer the conductivity k(x, y).
-    Heat,
-    /// Fourth-order chromatin reaction–diffusion: infer the reaction rate Γ(x, y).
-    #[value(alias = "reaction-diffusion")]
-    Chromatin,
-    /// Forward toy ODE u′ + u = sin 2t (no parameter to infer).
-    Ode,
+/// Parses a core enum by the core's own `FromStr` (its one-line error names what was expected)
+/// and lists its `ValueEnum` variants in `--help`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct CoreEnum<T>(PhantomData<T>);
+
+/// The parser for the core enum `T`.
+pub(crate) fn core<T>() -> CoreEnum<T> {
+    CoreEnum(PhantomData)
 }
 
-impl Problem {
-    /// The core's simulator for this choice.
-    pub(crate) fn builtin(self) -> mollify_core::problems::Builtin {
-        use mollify_core::problems::Builtin;
-        match self {
-            Self::Langevin => Builtin::Langevin,
-            Self::Heat => Builtin::Heat,
-            Self::Chromatin => Builtin::Chromatin,
-            Self::Ode => Builtin::Ode,
-        }
+impl<T> TypedValueParser for CoreEnum<T>
+where
+    T: ValueEnum + std::str::FromStr<Err = mollify_core::Error> + Clone + Send + Sync + 'static,
+{
+    type Value = T;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        _arg: Option<&clap::Arg>,
+        value: &OsStr,
+    ) -> Result<T, clap::Error> {
+        let s = value
+            .to_str()
+            .ok_or_else(|| clap::Error::new(ErrorKind::InvalidUtf8).with_cmd(cmd))?;
+        s.parse::<T>()
+            .map_err(|e| clap::Error::raw(ErrorKind::InvalidValue, format!("{e}\n")).with_cmd(cmd))
+    }
+
+    fn possible_values(&self) -> Option<Box<dyn Iterator<Item = PossibleValue> + '_>> {
+        Some(Box::new(
+            T::value_variants()
+                .iter()
+                .filter_map(ValueEnum::to_possible_value),
+        ))
     }
 }
 
-/// How a built-in problem is simulated and observed.
-#[derive(Debug, Clone, Args, serde::Serialize, serde::Deserialize)]
+/// A built-in problem's name, checked against the core's registry (the error lists them).
+pub(crate) fn problem_name(s: &str) -> Result<String, String> {
+    mollify_core::problems::builtin(s)
+        .map(|p| p.name().to_string())
+        .map_err(|e| e.to_string())
+}
+
+/// The built-in problems, for `--help`.
+fn problems_help() -> String {
+    let lines: Vec<String> = mollify_core::problems::builtins()
+        .iter()
+        .map(|p| {
+            let cases = p.cases();
+            let cases = if cases.is_empty() {
+                String::new()
+            } else {
+                format!(" (cases: {})", cases.join(", "))
+            };
+            format!("  {:<10} {}{cases}", p.name(), p.description())
+        })
+        .collect();
+    format!("Built-in problems:\n{}", lines.join("\n"))
+}
+
+/// How a built-in problem is simulated and observed (each overrides the `[data]` section).
+#[derive(Debug, Clone, Args, Default)]
 pub(crate) struct ProblemArgs {
-    /// Parameter case: langevin constant|noisy|varying, heat constant|smooth|sharp, chromatin
-    /// constant|patterned|lognormal (default: the problem's varying case).
+    /// Parameter case (default: the problem's first; see `mollify simulate --help`).
     #[arg(long)]
     pub(crate) case: Option<String>,
-    /// Observation noise, relative to the RMS of the clean solution.
-    #[arg(long, default_value_t = 0.0)]
-    pub(crate) noise: f64,
-    /// Fraction of grid points observed.
-    #[arg(long, default_value_t = 0.1)]
-    pub(crate) fraction: f64,
-    /// Seed of the noise, the observed subset and random parameter fields.
-    #[arg(long = "data-seed", default_value_t = 0)]
-    pub(crate) data_seed: u64,
-    /// Grid size: quick (seconds) or paper (the paper's resolutions).
-    #[arg(long, default_value = "quick")]
-    pub(crate) size: String,
+    /// Observation noise, relative to the RMS of the clean solution [default: 0].
+    #[arg(long)]
+    pub(crate) noise: Option<f64>,
+    /// Fraction of grid points observed [default: 0.1].
+    #[arg(long)]
+    pub(crate) fraction: Option<f64>,
+    /// Seed of the noise, the observed subset and random parameter fields [default: 0].
+    #[arg(long = "data-seed")]
+    pub(crate) data_seed: Option<u64>,
+    /// Grid size: quick (seconds) or paper (the paper's resolutions) [default: quick].
+    #[arg(long, value_parser = core::<Size>())]
+    pub(crate) size: Option<Size>,
 }
 
 #[derive(Debug, Args)]
 pub(crate) struct SimulateArgs {
     /// Which problem.
-    pub(crate) problem: Problem,
+    #[arg(value_parser = problem_name)]
+    pub(crate) problem: String,
     #[command(flatten)]
     pub(crate) setup: ProblemArgs,
     /// Output dataset folder (manifest + NPY fields).
@@ -100,69 +145,61 @@ pub(crate) struct SimulateArgs {
     pub(crate) out: PathBuf,
 }
 
-/// Which device runs the tensors.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub(crate) enum BackendArg {
-    /// The GPU through wgpu if it initialises, else the CPU (one log line says why).
-    Auto,
-    /// wgpu on Vulkan.
-    Vulkan,
-    /// wgpu on the platform's default API.
-    Wgpu,
-    /// CUDA (not built into this binary: see the README).
-    Cuda,
-    /// burn's CPU backend (flex): the fastest choice on machines without a GPU.
-    Cpu,
-}
-
 /// Settings of one training run; every flag overrides the `--config` file.
 #[derive(Debug, Clone, Args, Default)]
 pub(crate) struct RunArgs {
-    /// TOML file with any of the settings below (flags override it).
+    /// TOML file with any of the settings (the `config.toml` a run saves is one; flags
+    /// override it).
     #[arg(long)]
     pub(crate) config: Option<PathBuf>,
-    /// Architecture: pinn, piratenet or pinnsformer.
-    #[arg(long)]
-    pub(crate) arch: Option<String>,
-    /// Kernel family of the mollifier: bump, poly2, poly4, sine.
-    #[arg(long)]
-    pub(crate) kernel: Option<String>,
-    /// Kernel size in grid points (odd), or `auto` (chosen from the data's noise).
+    /// Architecture [default: pinn].
+    #[arg(long, value_parser = core::<Arch>())]
+    pub(crate) arch: Option<Arch>,
+    /// Activation of the PINN's hidden layers [default: tanh].
+    #[arg(long, value_enum)]
+    pub(crate) activation: Option<Activation>,
+    /// Kernel family of the mollifier [default: bump].
+    #[arg(long, value_parser = core::<KernelFamily>())]
+    pub(crate) kernel: Option<KernelFamily>,
+    /// Kernel size in grid points (odd), or `auto` (chosen from the data's noise) [default: 11].
     #[arg(long = "kernel-size")]
-    pub(crate) kernel_size: Option<String>,
-    /// Mollifier boundary policy: valid, reflect or extrapolate.
-    #[arg(long)]
-    pub(crate) boundary: Option<String>,
-    /// Adam steps.
+    pub(crate) kernel_size: Option<KernelSize>,
+    /// Mollifier boundary policy [default: valid].
+    #[arg(long, value_parser = core::<Boundary>())]
+    pub(crate) boundary: Option<Boundary>,
+    /// Adam steps [default: 2000].
     #[arg(long)]
     pub(crate) steps: Option<usize>,
-    /// Network depth (PINN: hidden layers).
+    /// Steps of constant learning rate before the cosine decay [default: 0].
+    #[arg(long)]
+    pub(crate) warmup: Option<usize>,
+    /// Network depth (PINN: hidden layers) [default: 4].
     #[arg(long)]
     pub(crate) depth: Option<usize>,
-    /// Network width.
+    /// Network width [default: 64].
     #[arg(long)]
     pub(crate) width: Option<usize>,
-    /// Peak learning rate.
+    /// Peak learning rate [default: 0.003].
     #[arg(long)]
     pub(crate) lr: Option<f64>,
-    /// Weight of the PDE loss.
+    /// Weight of the PDE loss [default: 0.1].
     #[arg(long = "pde-weight")]
     pub(crate) pde_weight: Option<f64>,
-    /// Seed of the network initialisation.
+    /// Seed of the network initialisation [default: 0].
     #[arg(long)]
     pub(crate) seed: Option<u64>,
-    /// Device.
-    #[arg(long, value_enum)]
-    pub(crate) backend: Option<BackendArg>,
+    /// Device [default: cpu].
+    #[arg(long, value_parser = core::<BackendChoice>())]
+    pub(crate) backend: Option<BackendChoice>,
 }
 
 /// Where the data comes from.
 #[derive(Debug, Clone, Args)]
 pub(crate) struct DataArgs {
-    /// A dataset folder (from `mollify simulate` or your own) or a built-in problem name.
-    #[arg(long, default_value = "heat")]
-    pub(crate) data: String,
+    /// A dataset folder (from `mollify simulate` or your own) or a built-in problem name
+    /// [default: heat].
+    #[arg(long)]
+    pub(crate) data: Option<String>,
     #[command(flatten)]
     pub(crate) setup: ProblemArgs,
 }
@@ -171,9 +208,9 @@ pub(crate) struct DataArgs {
 pub(crate) struct TrainArgs {
     #[command(flatten)]
     pub(crate) data: DataArgs,
-    /// Derivative engine: mollifier, autodiff (Taylor mode), recursive or fd.
-    #[arg(long)]
-    pub(crate) engine: Option<String>,
+    /// Derivative engine [default: mollifier].
+    #[arg(long, value_parser = core::<EngineKind>())]
+    pub(crate) engine: Option<EngineKind>,
     #[command(flatten)]
     pub(crate) run: RunArgs,
     /// Output folder: config, metrics.csv, summary.json, recovered field, plots, checkpoint.
@@ -195,8 +232,8 @@ pub(crate) struct CompareArgs {
     #[command(flatten)]
     pub(crate) data: DataArgs,
     /// Engines to compare, comma-separated.
-    #[arg(long, value_delimiter = ',', default_value = "mollifier,autodiff")]
-    pub(crate) engines: Vec<String>,
+    #[arg(long, value_parser = core::<EngineKind>(), value_delimiter = ',', default_value = "mollifier,autodiff")]
+    pub(crate) engines: Vec<EngineKind>,
     /// Add the finite-difference engine.
     #[arg(long)]
     pub(crate) fd: bool,
@@ -216,8 +253,8 @@ pub(crate) struct BenchArgs {
     #[arg(long, default_value_t = 1)]
     pub(crate) seeds: u64,
     /// Only these problems (comma-separated).
-    #[arg(long, value_delimiter = ',')]
-    pub(crate) problems: Vec<Problem>,
+    #[arg(long, value_delimiter = ',', value_parser = problem_name)]
+    pub(crate) problems: Vec<String>,
     /// Skip the Table 2 grid (cost sweeps only).
     #[arg(long)]
     pub(crate) no_table: bool,
@@ -231,8 +268,8 @@ pub(crate) struct BenchArgs {
     #[arg(long)]
     pub(crate) budget: Option<f64>,
     /// Device.
-    #[arg(long, value_enum, default_value = "cpu")]
-    pub(crate) backend: BackendArg,
+    #[arg(long, value_parser = core::<BackendChoice>(), default_value = "cpu")]
+    pub(crate) backend: BackendChoice,
     /// Output folder.
     #[arg(long, default_value = "runs/bench")]
     pub(crate) out: PathBuf,
@@ -263,11 +300,11 @@ pub(crate) struct DeriveArgs {
     #[arg(long, value_enum, default_value = "x")]
     pub(crate) axis: AxisArg,
     /// Kernel family.
-    #[arg(long, default_value = "bump")]
-    pub(crate) kernel: String,
+    #[arg(long, value_parser = core::<KernelFamily>(), default_value = "bump")]
+    pub(crate) kernel: KernelFamily,
     /// Kernel size in points (odd), or `auto`.
     #[arg(long = "kernel-size", default_value = "auto")]
-    pub(crate) kernel_size: String,
+    pub(crate) kernel_size: KernelSize,
     /// Grid spacing along x (ignored when the input carries coordinates).
     #[arg(long, default_value_t = 1.0)]
     pub(crate) dx: f64,
@@ -275,8 +312,8 @@ pub(crate) struct DeriveArgs {
     #[arg(long, default_value_t = 1.0)]
     pub(crate) dy: f64,
     /// Edge policy: extrapolate (same size out), reflect, or valid (output shrinks).
-    #[arg(long, default_value = "extrapolate")]
-    pub(crate) boundary: String,
+    #[arg(long, value_parser = core::<Boundary>(), default_value = "extrapolate")]
+    pub(crate) boundary: Boundary,
     /// Output file (.npy or .csv).
     #[arg(long)]
     pub(crate) out: PathBuf,

@@ -1,41 +1,41 @@
-//! Datasets for the commands: a folder on disk or a built-in problem simulated on the spot.
+//! Datasets for the commands: a folder on disk or a built-in problem simulated on the spot,
+//! both described by the configuration's `[data]` section.
 
 use std::path::Path;
 
 use mollify_core::Dataset;
-use mollify_core::problems::{Observation, Size};
+use mollify_core::train::config::DataConfig;
 
-use crate::cli::{Problem, ProblemArgs};
+use crate::cli::ProblemArgs;
 use crate::error::CliError;
 
-/// Simulates `problem` as `setup` describes.
-pub(crate) fn simulate(problem: Problem, setup: &ProblemArgs) -> Result<Dataset, CliError> {
-    let size: Size = setup.size.parse()?;
-    let obs = Observation {
-        noise: setup.noise,
-        fraction: setup.fraction,
-        seed: setup.data_seed,
-    };
-    Ok(problem
-        .builtin()
-        .simulate(setup.case.as_deref(), size, &obs)?)
+/// Applies the simulation flags that were given to `data`.
+pub(crate) fn apply(args: &ProblemArgs, data: &mut DataConfig) {
+    if let Some(c) = &args.case {
+        data.case = Some(c.clone());
+    }
+    data.noise = args.noise.unwrap_or(data.noise);
+    data.fraction = args.fraction.unwrap_or(data.fraction);
+    data.seed = args.data_seed.unwrap_or(data.seed);
+    data.size = args.size.unwrap_or(data.size);
 }
 
-/// `--data`: an existing folder, else a built-in problem's name.
-pub(crate) fn load(data: &str, setup: &ProblemArgs) -> Result<(Dataset, String), CliError> {
-    let path = Path::new(data);
+/// The dataset `data` names: its `source` folder, else the built-in problem it names.
+pub(crate) fn load(data: &DataConfig) -> Result<Dataset, CliError> {
+    let path = Path::new(&data.source);
     if path.is_dir() {
-        return Ok((Dataset::load(path)?, path.display().to_string()));
+        return Ok(Dataset::load(path)?);
     }
-    let problem = <Problem as clap::ValueEnum>::from_str(data, true).map_err(|_| {
-        CliError::Input(format!(
-            "--data '{data}' is neither a dataset folder nor a built-in problem (langevin, heat, chromatin, ode)"
-        ))
-    })?;
-    let ds = simulate(problem, setup)?;
-    let description = format!(
-        "{data} (case {}, noise {}, fraction {}, data seed {}, size {})",
-        ds.case, setup.noise, setup.fraction, setup.data_seed, setup.size
-    );
-    Ok((ds, description))
+    if mollify_core::problems::builtin(&data.source).is_err() {
+        let names: Vec<&str> = mollify_core::problems::builtins()
+            .iter()
+            .map(|p| p.name())
+            .collect();
+        return Err(CliError::Input(format!(
+            "--data '{}' is neither a dataset folder nor a built-in problem ({})",
+            data.source,
+            names.join(", ")
+        )));
+    }
+    Ok(data.simulate()?)
 }

@@ -1,8 +1,10 @@
 //! `mollify derive`: mollified derivatives of sampled data, usable without any training.
 
 use burn::tensor::{Device, Tensor, TensorData};
-use mollify_core::io::{self, Array, Precision};
-use mollify_core::{Boundary, Deriv2, KernelFamily, Mollifier, MollifierConfig, autosize};
+use mollify_core::data::io::{self, Array, Precision};
+use mollify_core::numerics::autosize;
+use mollify_core::train::KernelSize;
+use mollify_core::{Deriv2, Mollifier, MollifierConfig};
 
 use crate::cli::{AxisArg, DeriveArgs};
 use crate::error::CliError;
@@ -14,11 +16,24 @@ pub(crate) struct Derived {
     pub(crate) shape: Vec<usize>,
 }
 
-pub(crate) fn run(args: &DeriveArgs) -> Result<Derived, CliError> {
+/// Derives, writes the output, and says what it did.
+pub(crate) fn run(args: &DeriveArgs) -> Result<(), CliError> {
+    let d = derive(args)?;
+    println!(
+        "order {} ({:?}) with a {}-point kernel: {:?} values → {}",
+        args.order,
+        args.axis,
+        d.size,
+        d.shape,
+        args.out.display()
+    );
+    Ok(())
+}
+
+fn derive(args: &DeriveArgs) -> Result<Derived, CliError> {
     let (grid, array) = io::read_path(&args.input)?;
     array.check_finite(&args.input.display().to_string())?;
-    let family: KernelFamily = args.kernel.parse()?;
-    let boundary: Boundary = args.boundary.parse()?;
+    let (family, boundary) = (args.kernel, args.boundary);
     let ndim = array.shape.iter().filter(|&&n| n > 1).count().max(1);
     if ndim > 2 {
         return Err(CliError::Input(format!(
@@ -42,22 +57,18 @@ pub(crate) fn run(args: &DeriveArgs) -> Result<Derived, CliError> {
         let s: Vec<usize> = array.shape.iter().copied().filter(|&n| n > 1).collect();
         [s[0], s[1]]
     };
-    let size = if args.kernel_size == "auto" {
-        let auto = autosize::choose_size(family, &array.data, shape2)?;
-        tracing::info!(
-            "kernel size auto: {} points (noise σ ≈ {:.3e}, smoothing residual {:.3e})",
-            auto.size,
-            auto.sigma,
-            auto.residual
-        );
-        auto.size
-    } else {
-        args.kernel_size.parse().map_err(|_| {
-            CliError::Input(format!(
-                "kernel size must be an odd number of points or 'auto' (got '{}')",
-                args.kernel_size
-            ))
-        })?
+    let size = match args.kernel_size {
+        KernelSize::Auto => {
+            let auto = autosize::choose_size(family, &array.data, shape2)?;
+            tracing::info!(
+                "kernel size auto: {} points (noise σ ≈ {:.3e}, smoothing residual {:.3e})",
+                auto.size,
+                auto.sigma,
+                auto.residual
+            );
+            auto.size
+        }
+        KernelSize::Points(n) => n,
     };
     let config = MollifierConfig {
         family,

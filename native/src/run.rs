@@ -1,167 +1,84 @@
 //! One training run with everything a researcher keeps from it: the resolved configuration,
 //! the dataset it saw, per-step metrics, a checkpoint, a summary, the recovered field and plots.
-//! A non-finite loss stops the run at the last good checkpoint; Ctrl-C saves one; `--resume`
-//! continues either.
+//! The core's driver runs the steps; this module's hooks log, checkpoint and stop. A non-finite
+//! loss stops the run at the last good checkpoint; Ctrl-C saves one; `--resume` continues
+//! either.
 
-use std::fs::OpenOptions;
+use std::fs::{File, OpenOptions};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use burn::tensor::Device;
 use futures_lite::future::block_on;
 use indicatif::{ProgressBar, ProgressStyle};
-use mollify_core::autosize;
+use mollify_core::backend::BackendChoice;
+use mollify_core::data::io::{self, Array, Precision};
 use mollify_core::engine::EngineKind;
-use mollify_core::io::{self, Array, Precision};
-use mollify_core::metrics::Metrics;
-use mollify_core::train::{TrainConfig, Trainer};
+use mollify_core::train::driver::{self, Control, Hooks, StepBudget, Stopped};
+use mollify_core::train::metrics::Metrics;
+use mollify_core::train::{KernelSize, RunConfig, StepReport, Trainer};
 use mollify_core::{Dataset, Error as CoreError};
 use serde::{Deserialize, Serialize};
 
-use crate::cli::{BackendArg, RunArgs};
+use crate::cli::{DataArgs, RunArgs};
+use crate::data;
 use crate::error::CliError;
 use crate::plot;
 
 /// Set by the Ctrl-C handler; the loop checkpoints and stops at the next step.
 pub(crate) static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 
-/// The settings a run was made with, saved as `config.toml` beside its results.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub(crate) struct Resolved {
-    /// Where the data came from (a folder or a built-in problem description).
-    pub(crate) data: String,
-    /// Device asked for.
-    pub(crate) backend: BackendArg,
-    /// Kernel size was chosen from the data.
-    pub(crate) kernel_size_auto: bool,
-    /// The training configuration.
-    pub(crate) train: TrainConfig,
-}
-
-/// Settings a `--config` TOML file may hold; unknown keys are refused. Also what `compare` and
-/// `bench` hand their child runs, so one struct defines the file format both ways.
-#[derive(Debug, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FileConfig {
-    engine: Option<String>,
-    arch: Option<String>,
-    kernel: Option<String>,
-    kernel_size: Option<toml::Value>,
-    boundary: Option<String>,
-    steps: Option<usize>,
-    depth: Option<usize>,
-    width: Option<usize>,
-    lr: Option<f64>,
-    pde_weight: Option<f64>,
-    seed: Option<u64>,
-    backend: Option<BackendArg>,
+/// Reads a `--config` file.
+fn read_config(path: &Path) -> Result<RunConfig, CliError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| CliError::Input(format!("{}: {e}", path.display())))?;
+    RunConfig::from_toml(&text).map_err(|e| CliError::Input(format!("{}: {e}", path.display())))
 }
 
 /// Merges defaults, the config file and the flags (in rising priority) into a run's settings.
 pub(crate) fn resolve(
     args: &RunArgs,
-    engine: Option<&str>,
-    ds: &Dataset,
-    data: &str,
-) -> Result<Resolved, CliError> {
-    let file: FileConfig = match &args.config {
-        None => FileConfig::default(),
-        Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| CliError::Input(format!("{}: {e}", path.display())))?;
-            toml::from_str(&text)
-                .map_err(|e| CliError::Input(format!("{}: {}", path.display(), e.message())))?
-        }
+    data_args: Option<&DataArgs>,
+    engine: Option<EngineKind>,
+) -> Result<RunConfig, CliError> {
+    let mut c = match &args.config {
+        None => RunConfig::default(),
+        Some(path) => read_config(path)?,
     };
-    let pick = |flag: Option<String>, file: Option<String>| flag.or(file);
-    let mut train = TrainConfig::new();
-    if let Some(e) = engine.map(str::to_string).or(file.engine) {
-        train.engine = e.parse()?;
-    }
-    if let Some(a) = pick(args.arch.clone(), file.arch) {
-        train.arch = a.parse()?;
-    }
-    if let Some(k) = pick(args.kernel.clone(), file.kernel) {
-        train.mollifier.family = k.parse()?;
-    }
-    if let Some(b) = pick(args.boundary.clone(), file.boundary) {
-        train.mollifier.boundary = b.parse()?;
-    }
-    train.steps = args.steps.or(file.steps).unwrap_or(train.steps);
-    train.depth = args.depth.or(file.depth).unwrap_or(train.depth);
-    train.width = args.width.or(file.width).unwrap_or(train.width);
-    train.lr = args.lr.or(file.lr).unwrap_or(train.lr);
-    train.pde_weight = args
-        .pde_weight
-        .or(file.pde_weight)
-        .unwrap_or(train.pde_weight);
-    train.seed = args.seed.or(file.seed).unwrap_or(train.seed);
-    if train.steps == 0 || train.width == 0 || train.depth == 0 {
-        return Err(CliError::Input(
-            "steps, width and depth must be at least 1".into(),
-        ));
-    }
-    if !(train.lr.is_finite() && train.lr > 0.0) {
-        return Err(CliError::Input(format!(
-            "learning rate must be > 0 (got {})",
-            train.lr
-        )));
-    }
-    let size = args
-        .kernel_size
-        .clone()
-        .or(file.kernel_size.map(|v| match v {
-            toml::Value::String(s) => s,
-            other => other.to_string(),
-        }));
-    let kernel_size_auto = size.as_deref() == Some("auto");
-    match size.as_deref() {
-        None => {}
-        Some("auto") => {
-            let auto = autosize::for_dataset(train.mollifier.family, ds)?;
-            tracing::info!(
-                "kernel size auto: {} points (noise σ ≈ {:.3e}, smoothing residual {:.3e})",
-                auto.size,
-                auto.sigma,
-                auto.residual
-            );
-            train.mollifier.size = auto.size;
-        }
-        Some(s) => {
-            train.mollifier.size = s.parse().map_err(|_| {
-                CliError::Input(format!(
-                    "kernel size must be an odd number of points or 'auto' (got '{s}')"
-                ))
-            })?;
-            mollify_core::stencil::check_size(train.mollifier.size)?;
+    fn set<T: Clone>(slot: &mut T, flag: &Option<T>) {
+        if let Some(v) = flag {
+            *slot = v.clone();
         }
     }
-    Ok(Resolved {
-        data: data.to_string(),
-        backend: args.backend.or(file.backend).unwrap_or(BackendArg::Cpu),
-        kernel_size_auto,
-        train,
-    })
+    set(&mut c.engine, &engine);
+    set(&mut c.backend, &args.backend);
+    set(&mut c.model.arch, &args.arch);
+    set(&mut c.model.activation, &args.activation);
+    set(&mut c.model.depth, &args.depth);
+    set(&mut c.model.width, &args.width);
+    set(&mut c.model.seed, &args.seed);
+    set(&mut c.mollifier.family, &args.kernel);
+    set(&mut c.mollifier.size, &args.kernel_size);
+    set(&mut c.mollifier.boundary, &args.boundary);
+    set(&mut c.loss.pde_weight, &args.pde_weight);
+    set(&mut c.optimizer.lr, &args.lr);
+    set(&mut c.schedule.steps, &args.steps);
+    set(&mut c.schedule.warmup, &args.warmup);
+    if let Some(d) = data_args {
+        set(&mut c.data.source, &d.data);
+        data::apply(&d.setup, &mut c.data);
+    }
+    c.validate()?;
+    Ok(c)
 }
 
 /// The device for a backend choice; `auto` logs why it fell back to the CPU.
-pub(crate) fn device(choice: BackendArg, engine: EngineKind) -> Result<Device, CliError> {
-    use mollify_core::backend::{self, BackendChoice};
-    if engine == EngineKind::Recursive && choice != BackendArg::Cpu {
+pub(crate) fn device(choice: BackendChoice, engine: EngineKind) -> Result<Device, CliError> {
+    if engine == EngineKind::Recursive && choice != BackendChoice::Cpu {
         tracing::info!("the recursive engine runs on the CPU backend (nested autodiff over flex)");
         return Ok(Device::flex());
     }
-    let wanted = match choice {
-        BackendArg::Auto => BackendChoice::Auto,
-        BackendArg::Vulkan | BackendArg::Wgpu => BackendChoice::Wgpu,
-        BackendArg::Cpu => BackendChoice::Cpu,
-        BackendArg::Cuda => {
-            return Err(CliError::Input(
-                "this binary has no CUDA backend (it was built without the CUDA toolkit); use --backend wgpu or vulkan for the GPU".into(),
-            ));
-        }
-    };
-    let selected = block_on(backend::select(wanted))?;
+    let selected = block_on(mollify_core::backend::select(choice))?;
     if let Some(reason) = &selected.fallback_reason {
         tracing::warn!("no GPU, running on the CPU: {reason}");
     }
@@ -176,7 +93,8 @@ pub(crate) struct Summary {
     pub(crate) engine: String,
     pub(crate) arch: String,
     pub(crate) kernel: String,
-    pub(crate) kernel_size: usize,
+    /// Absent where `auto` was never resolved (a run that failed before it started).
+    pub(crate) kernel_size: Option<usize>,
     pub(crate) steps: usize,
     pub(crate) status: String,
     pub(crate) loss: f64,
@@ -216,30 +134,95 @@ fn write_file(path: &Path, bytes: &[u8]) -> Result<(), CliError> {
     io::write_atomic(path, bytes).map_err(CliError::from)
 }
 
-/// Trains `ds` with `resolved` into `out`. Returns the summary, or the reason the run stopped
+/// The CLI's hooks on the core's driver: a metrics row per step, a progress bar, periodic
+/// checkpoints, Ctrl-C, and the testing aid that injects a non-finite loss.
+struct Log<'a> {
+    csv: csv::Writer<File>,
+    csv_path: &'a Path,
+    bar: ProgressBar,
+    checkpoint: &'a Path,
+    total: usize,
+    every: usize,
+    save_every: usize,
+    inject_nan_at: Option<usize>,
+    seconds: f64,
+    timed: usize,
+    last: Option<StepReport>,
+    interrupted: bool,
+}
+
+impl Hooks for Log<'_> {
+    fn before_step(&mut self, t: &Trainer) -> mollify_core::Result<Control> {
+        if INTERRUPTED.load(Ordering::SeqCst) {
+            t.save_checkpoint(self.checkpoint)?;
+            self.interrupted = true;
+            return Ok(Control::Stop);
+        }
+        let next = t.steps_taken() + 1;
+        if self.inject_nan_at == Some(next) {
+            return Err(CoreError::Diverged {
+                step: next,
+                value: f64::NAN,
+            });
+        }
+        Ok(Control::Continue)
+    }
+
+    fn after_step(&mut self, t: &Trainer, r: &StepReport) -> mollify_core::Result<Control> {
+        self.seconds += r.seconds;
+        self.timed += 1;
+        self.last = Some(*r);
+        let correlation = if r.step.is_multiple_of(self.every) || r.step == self.total {
+            block_on(t.metrics())?.map(|m| m.correlation)
+        } else {
+            None
+        };
+        self.csv
+            .serialize(Row {
+                step: r.step,
+                loss: r.loss,
+                data_loss: r.data_loss,
+                pde_loss: r.pde_loss,
+                lr: r.lr,
+                seconds: r.seconds,
+                correlation,
+            })
+            .map_err(|e| CoreError::Write {
+                path: self.csv_path.display().to_string(),
+                source: std::io::Error::other(e),
+            })?;
+        if let Some(c) = correlation {
+            self.bar
+                .set_message(format!("loss {:.2e} corr {c:.3}", r.loss));
+        }
+        self.bar.inc(1);
+        if r.step.is_multiple_of(self.save_every) || r.step == self.total {
+            t.save_checkpoint(self.checkpoint)?;
+        }
+        Ok(Control::Continue)
+    }
+}
+
+/// Trains `ds` with `config` into `out`. Returns the summary, or the reason the run stopped
 /// (after its checkpoint and summary were written).
 pub(crate) fn train(
     ds: &Dataset,
-    resolved: &Resolved,
+    config: &RunConfig,
     out: &Path,
     drive: Drive,
 ) -> Result<Summary, CliError> {
-    let config = &resolved.train;
     // Everything that can refuse the input comes before the first write: bad input leaves
     // no half-made run folder behind.
-    let device = device(resolved.backend, config.engine)?;
+    let device = device(config.backend, config.engine)?;
     let mut trainer = Trainer::new(ds, config.clone(), &device)?;
     for note in trainer.notes() {
         tracing::warn!("{note}");
     }
+    // What ran, an `auto` kernel size replaced by the size chosen: `--config` reproduces it.
+    let config = trainer.config().clone();
     io::create_dir_all(out)?;
     if !drive.resume {
-        write_file(
-            &out.join("config.toml"),
-            toml::to_string_pretty(resolved)
-                .map_err(|e| CliError::Other(e.to_string()))?
-                .as_bytes(),
-        )?;
+        write_file(&out.join("config.toml"), config.to_toml()?.as_bytes())?;
         ds.save(&out.join("data"))?;
     }
     let checkpoint = out.join("checkpoint");
@@ -255,113 +238,86 @@ pub(crate) fn train(
         .open(&metrics_path)
         .map_err(|e| CliError::Other(format!("{}: {e}", metrics_path.display())))?;
     let fresh = file.metadata().map(|m| m.len() == 0).unwrap_or(true);
-    let mut csv = csv::WriterBuilder::new()
-        .has_headers(fresh)
-        .from_writer(file);
-    let label = format!("{} {}", config.engine.name(), config.arch.name());
+    let total = config.schedule.steps;
     let bar = if drive.quiet {
         ProgressBar::hidden()
     } else {
-        ProgressBar::new(config.steps as u64)
+        ProgressBar::new(total as u64)
     };
     bar.set_style(
         ProgressStyle::with_template("{prefix:>18} {bar:30} {pos}/{len} {msg}")
             .expect("valid template"),
     );
-    bar.set_prefix(label.clone());
+    bar.set_prefix(format!(
+        "{} {}",
+        config.engine.name(),
+        config.model.arch.name()
+    ));
     bar.set_position(trainer.steps_taken() as u64);
-    let every = (config.steps / 20).max(1);
-    let save_every = (config.steps / 10).max(25);
-    let mut last = None;
-    let mut seconds = 0.0;
-    let mut timed = 0usize;
-    let mut stop: Option<CliError> = None;
-    let started = std::time::Instant::now();
-    let mut budget_hit = false;
-    while trainer.steps_taken() < config.steps {
-        if drive
-            .max_seconds
-            .is_some_and(|s| started.elapsed().as_secs_f64() > s)
-        {
+    let mut log = Log {
+        csv: csv::WriterBuilder::new()
+            .has_headers(fresh)
+            .from_writer(file),
+        csv_path: &metrics_path,
+        bar,
+        checkpoint: &checkpoint,
+        total,
+        every: (total / 20).max(1),
+        save_every: (total / 10).max(25),
+        inject_nan_at: drive.inject_nan_at,
+        seconds: 0.0,
+        timed: 0,
+        last: None,
+        interrupted: false,
+    };
+    let budget = StepBudget {
+        seconds: drive.max_seconds,
+        min_steps: 0,
+    };
+    let (stop, budget_hit) = match block_on(driver::run(&mut trainer, budget, &mut log)) {
+        Ok(o) if o.stopped == Stopped::Budget => {
             trainer.save_checkpoint(&checkpoint)?;
-            budget_hit = true;
-            break;
+            (None, true)
         }
-        if INTERRUPTED.load(Ordering::SeqCst) {
-            trainer.save_checkpoint(&checkpoint)?;
-            stop = Some(CliError::Interrupted(trainer.steps_taken()));
-            break;
-        }
-        let next = trainer.steps_taken() + 1;
-        let result = match drive.inject_nan_at {
-            Some(at) if at == next => Err(CoreError::Diverged {
-                step: next,
-                value: f64::NAN,
-            }),
-            _ => block_on(trainer.step()),
-        };
-        let report = match result {
-            Ok(r) => r,
-            Err(CoreError::Diverged { step, value }) => {
-                stop = Some(CliError::Stopped(format!(
-                    "loss became {value} at step {step}; the last good checkpoint (step {}) is in {} — continue with --resume {}",
-                    last_checkpoint_step(&checkpoint),
-                    checkpoint.display(),
-                    out.display()
-                )));
-                break;
-            }
-            Err(e) => return Err(e.into()),
-        };
-        seconds += report.seconds;
-        timed += 1;
-        let correlation = if report.step % every == 0 || report.step == config.steps {
-            block_on(trainer.metrics())?.map(|m| m.correlation)
-        } else {
-            None
-        };
-        csv.serialize(Row {
-            step: report.step,
-            loss: report.loss,
-            data_loss: report.data_loss,
-            pde_loss: report.pde_loss,
-            lr: report.lr,
-            seconds: report.seconds,
-            correlation,
-        })
+        Ok(_) if log.interrupted => (Some(CliError::Interrupted(trainer.steps_taken())), false),
+        Ok(_) => (None, false),
+        Err(CoreError::Diverged { step, value }) => (
+            Some(CliError::Stopped(format!(
+                "loss became {value} at step {step}; the last good checkpoint (step {}) is in {} — continue with --resume {}",
+                last_checkpoint_step(&checkpoint),
+                checkpoint.display(),
+                out.display()
+            ))),
+            false,
+        ),
+        Err(e) => return Err(e.into()),
+    };
+    log.csv
+        .flush()
         .map_err(|e| CliError::Other(e.to_string()))?;
-        if let Some(c) = correlation {
-            bar.set_message(format!("loss {:.2e} corr {c:.3}", report.loss));
-        }
-        bar.inc(1);
-        if report.step % save_every == 0 || report.step == config.steps {
-            trainer.save_checkpoint(&checkpoint)?;
-        }
-        last = Some(report);
-    }
-    csv.flush().map_err(|e| CliError::Other(e.to_string()))?;
-    bar.finish_and_clear();
+    log.bar.finish_and_clear();
 
     let metrics = block_on(trainer.metrics())?;
     let status = match &stop {
         None if budget_hit => format!(
             "time budget reached after {} of {} steps",
             trainer.steps_taken(),
-            config.steps
+            total
         ),
         None => "finished".to_string(),
         Some(e) => e.to_string(),
     };
+    let last = log.last;
     let summary = Summary {
         steps: trainer.steps_taken(),
         loss: last.map_or(f64::NAN, |r| r.loss),
         data_loss: last.map_or(f64::NAN, |r| r.data_loss),
         pde_loss: last.map_or(f64::NAN, |r| r.pde_loss),
-        ms_per_step: 1e3 * seconds / timed.max(1) as f64,
+        ms_per_step: 1e3 * log.seconds / log.timed.max(1) as f64,
         peak_memory_mib: trainer.peak_memory_bytes().map(|b| b as f64 / 1048576.0),
         metrics,
         notes: trainer.notes().to_vec(),
-        ..Summary::settings(ds, config, status)
+        ..Summary::settings(ds, &config, status)
     };
     write_file(
         &out.join("summary.json"),
@@ -419,13 +375,16 @@ fn last_checkpoint_step(dir: &Path) -> String {
         .map_or("none yet".into(), |s| s.to_string())
 }
 
-/// Loads a stopped run's folder for `--resume`: its dataset and resolved settings.
-pub(crate) fn load_for_resume(dir: &Path) -> Result<(Dataset, Resolved, PathBuf), CliError> {
+/// Loads a stopped run's folder for `--resume`: its dataset and configuration.
+pub(crate) fn load_for_resume(dir: &Path) -> Result<(Dataset, RunConfig, PathBuf), CliError> {
     let path = dir.join("config.toml");
-    let text = std::fs::read_to_string(&path)
-        .map_err(|e| CliError::Input(format!("{}: {e} (is this a run folder?)", path.display())))?;
-    let resolved: Resolved = toml::from_str(&text)
-        .map_err(|e| CliError::Input(format!("{}: {}", path.display(), e.message())))?;
+    if !path.exists() {
+        return Err(CliError::Input(format!(
+            "{}: no config.toml (is this a run folder?)",
+            dir.display()
+        )));
+    }
+    let config = read_config(&path)?;
     if !dir.join("checkpoint").join("state.json").exists() {
         return Err(CliError::Input(format!(
             "{}: no checkpoint to resume from",
@@ -433,27 +392,7 @@ pub(crate) fn load_for_resume(dir: &Path) -> Result<(Dataset, Resolved, PathBuf)
         )));
     }
     let ds = Dataset::load(&dir.join("data"))?;
-    Ok((ds, resolved, dir.to_path_buf()))
-}
-
-/// The settings of `resolved` as a `--config` file (the kernel size fixed as chosen).
-fn config_file(resolved: &Resolved) -> Result<String, CliError> {
-    let t = &resolved.train;
-    let file = FileConfig {
-        engine: Some(t.engine.name().into()),
-        arch: Some(t.arch.name().into()),
-        kernel: Some(t.mollifier.family.to_string()),
-        kernel_size: Some(toml::Value::String(t.mollifier.size.to_string())),
-        boundary: Some(t.mollifier.boundary.to_string()),
-        steps: Some(t.steps),
-        depth: Some(t.depth),
-        width: Some(t.width),
-        lr: Some(t.lr),
-        pde_weight: Some(t.pde_weight),
-        seed: Some(t.seed),
-        backend: Some(resolved.backend),
-    };
-    toml::to_string(&file).map_err(|e| CliError::Other(e.to_string()))
+    Ok((ds, config, dir.to_path_buf()))
 }
 
 /// Runs `mollify train` on a saved dataset in a child process (its own peak memory, and a
@@ -461,14 +400,14 @@ fn config_file(resolved: &Resolved) -> Result<String, CliError> {
 pub(crate) fn spawn_train(
     data: &Path,
     ds: &Dataset,
-    resolved: &Resolved,
+    config: &RunConfig,
     out: &Path,
     extra: &[String],
     quiet: bool,
 ) -> Result<Summary, CliError> {
     io::create_dir_all(out)?;
-    let config = out.with_extension("toml");
-    write_file(&config, config_file(resolved)?.as_bytes())?;
+    let file = out.with_extension("toml");
+    write_file(&file, config.to_toml()?.as_bytes())?;
     let exe = std::env::current_exe().map_err(|e| CliError::Other(e.to_string()))?;
     let mut cmd = std::process::Command::new(exe);
     if quiet {
@@ -478,7 +417,7 @@ pub(crate) fn spawn_train(
         .arg("--data")
         .arg(data)
         .arg("--config")
-        .arg(&config)
+        .arg(&file)
         .arg("--out")
         .arg(out)
         .args(extra)
@@ -513,7 +452,7 @@ pub(crate) fn spawn_train(
             tracing::warn!("{}: training process failed ({status})", out.display());
             Ok(Summary::settings(
                 ds,
-                &resolved.train,
+                config,
                 format!("{FAILED} ({status})"),
             ))
         }
@@ -525,14 +464,17 @@ const FAILED: &str = "failed";
 
 impl Summary {
     /// A run's settings with `status` and no results yet (no steps, non-finite losses).
-    fn settings(ds: &Dataset, t: &TrainConfig, status: String) -> Self {
+    fn settings(ds: &Dataset, c: &RunConfig, status: String) -> Self {
         Self {
             problem: ds.problem.clone(),
             case: ds.case.clone(),
-            engine: t.engine.name().into(),
-            arch: t.arch.name().into(),
-            kernel: t.mollifier.family.to_string(),
-            kernel_size: t.mollifier.size,
+            engine: c.engine.name().into(),
+            arch: c.model.arch.name().into(),
+            kernel: c.mollifier.family.to_string(),
+            kernel_size: match c.mollifier.size {
+                KernelSize::Points(n) => Some(n),
+                KernelSize::Auto => None,
+            },
             steps: 0,
             status,
             loss: f64::NAN,

@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-use mollify_core::io::{self, Array, Precision};
+use mollify_core::data::io::{self, Array, Precision};
 
 /// The `mollify` binary cargo built for this test run (never a stale one from earlier).
 const MOLLIFY: &str = env!("CARGO_BIN_EXE_mollify");
@@ -113,7 +113,7 @@ fn config_file_is_read_and_flags_override_it() {
     let cfg = dir.path().join("run.toml");
     std::fs::write(
         &cfg,
-        "engine = \"fd\"\nsteps = 7\nwidth = 8\ndepth = 2\nkernel_size = 9\n",
+        "engine = \"fd\"\n[schedule]\nsteps = 7\n[model]\nwidth = 8\ndepth = 2\n[mollifier]\nsize = 9\n",
     )
     .unwrap();
     let out = dir.path().join("run");
@@ -133,6 +133,48 @@ fn config_file_is_read_and_flags_override_it() {
     assert_eq!(s["engine"], "fd");
     assert_eq!(s["steps"], 4, "the flag overrides the file");
     assert_eq!(s["kernel_size"], 9);
+}
+
+/// What a run saves is what `--config` loads: the saved file alone (its `[data]` section
+/// names the simulation) reproduces the run, file and results alike.
+#[test]
+fn a_runs_saved_config_loads_with_config_and_reproduces_the_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    let mut args = vec![
+        "-q",
+        "train",
+        "--data",
+        "heat",
+        "--noise",
+        "0.02",
+        "--kernel-size",
+        "auto",
+        "--steps",
+        "5",
+        "--out",
+        a.to_str().unwrap(),
+    ];
+    args.extend(TINY);
+    run_mollify(&args);
+    let saved = a.join("config.toml");
+    run_mollify(&[
+        "-q",
+        "train",
+        "--config",
+        saved.to_str().unwrap(),
+        "--out",
+        b.to_str().unwrap(),
+    ]);
+    let text = |p: &Path| std::fs::read_to_string(p).unwrap();
+    assert_eq!(text(&saved), text(&b.join("config.toml")));
+    assert!(
+        !text(&saved).contains("\"auto\""),
+        "the saved file holds the size auto chose: {}",
+        text(&saved)
+    );
+    let bytes = |p: &Path| std::fs::read(p.join("parameter.npy")).unwrap();
+    assert_eq!(bytes(&a), bytes(&b), "the same run, bit for bit");
 }
 
 #[test]

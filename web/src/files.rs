@@ -2,8 +2,8 @@
 //! files it names) and recovered fields out (NPY or CSV), through the core's readers and writers.
 
 use mollify_core::Dataset;
-use mollify_core::dataset::MANIFEST;
-use mollify_core::io::{self, Array, Precision};
+use mollify_core::data::dataset::MANIFEST;
+use mollify_core::data::io::{self, Array, Precision};
 
 /// Rebuilds a dataset from the files a user picked; every failure names the file at fault.
 pub fn dataset_from_files(files: &[(String, Vec<u8>)]) -> Result<Dataset, String> {
@@ -46,10 +46,11 @@ pub fn export(values: &[f32], shape: [usize; 2], file_name: &str) -> Result<Vec<
 #[cfg(test)]
 mod tests {
     use super::*;
-    use mollify_core::problems::{Builtin, Observation, Size};
+    use mollify_core::problems::{self, Observation, Size};
 
     fn heat_files() -> Vec<(String, Vec<u8>)> {
-        Builtin::Heat
+        problems::builtin("heat")
+            .unwrap()
             .simulate(None, Size::Quick, &Observation::default())
             .unwrap()
             .to_files()

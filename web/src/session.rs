@@ -4,22 +4,16 @@
 
 use std::time::Duration;
 
-use mollify_core::autosize;
+use mollify_core::Dataset;
 use mollify_core::backend::{self, BackendChoice, Selected};
 use mollify_core::engine::EngineKind;
-use mollify_core::metrics::Metrics;
-use mollify_core::problems::{Observation, Size};
-use mollify_core::train::{TrainConfig, Trainer};
-use mollify_core::{Dataset, MollifierConfig};
-use web_time::Instant;
+use mollify_core::numerics::autosize;
+use mollify_core::train::driver::{self, StepBudget};
+use mollify_core::train::metrics::Metrics;
+use mollify_core::train::{KernelSize, Trainer};
 
 use crate::protocol::{Input, Output, Ready, Snapshot};
-use crate::settings::{KernelSize, Settings};
-
-/// Network width of the demo (small enough for a few steps per frame on a laptop CPU).
-pub const WIDTH: usize = 32;
-/// Network depth of the demo.
-pub const DEPTH: usize = 3;
+use crate::settings::Settings;
 
 struct Panel {
     engine: EngineKind,
@@ -144,29 +138,23 @@ impl Session {
         }
         let ds = match dataset {
             Some(files) => crate::files::dataset_from_files(&files)?,
-            None => {
-                let obs = Observation {
-                    noise: settings.noise,
-                    fraction: settings.fraction,
-                    seed: settings.seed,
-                };
-                settings
-                    .problem
-                    .simulate(Some(&settings.case), Size::Quick, &obs)
-                    .map_err(|e| e.to_string())?
-            }
+            None => settings
+                .run_config(EngineKind::Mollifier)
+                .data
+                .simulate()
+                .map_err(|e| e.to_string())?,
         };
         self.build(settings, ds)
     }
 
     fn build(&mut self, settings: Settings, ds: Dataset) -> Result<Ready, String> {
-        let (kernel_size, estimated_noise) = match settings.kernel_size {
-            KernelSize::Points(n) => (n, None),
-            KernelSize::Auto => {
-                let auto =
-                    autosize::for_dataset(settings.kernel, &ds).map_err(|e| e.to_string())?;
-                (auto.size, Some(auto.sigma))
-            }
+        let estimated_noise = match settings.kernel_size {
+            KernelSize::Points(_) => None,
+            KernelSize::Auto => Some(
+                autosize::for_dataset(settings.kernel, &ds)
+                    .map_err(|e| e.to_string())?
+                    .sigma,
+            ),
         };
         let shape = match ds.grid.shape()[..] {
             [n] => [1, n],
@@ -179,19 +167,7 @@ impl Session {
         }
         let mut panels = Vec::new();
         for engine in engines {
-            let config = TrainConfig::new()
-                .with_engine(engine)
-                .with_arch(settings.arch)
-                .with_width(WIDTH)
-                .with_depth(DEPTH)
-                .with_steps(settings.steps)
-                .with_seed(settings.seed)
-                .with_mollifier(MollifierConfig {
-                    family: settings.kernel,
-                    size: kernel_size,
-                    ..MollifierConfig::default()
-                });
-            let trainer = Trainer::new(&ds, config, &self.backend.device)
+            let trainer = Trainer::new(&ds, settings.run_config(engine), &self.backend.device)
                 .map_err(|e| format!("{}: {e}", engine.name()))?;
             panels.push(Panel {
                 engine,
@@ -201,6 +177,11 @@ impl Session {
             });
         }
         let first = &panels[0].trainer;
+        // The size the trainers use, `auto` resolved from the data.
+        let kernel_size = match first.config().mollifier.size {
+            KernelSize::Points(n) => n,
+            KernelSize::Auto => unreachable!("a trainer resolves an auto kernel size"),
+        };
         let ready = Ready {
             backend: self.backend.name.into(),
             fallback_reason: self.backend.fallback_reason.clone(),
@@ -235,29 +216,23 @@ impl Session {
             if panel.done || panel.failed {
                 continue;
             }
-            let start = Instant::now();
-            let (mut taken, mut seconds, mut last) = (0usize, 0.0, None);
-            while taken == 0 || start.elapsed() < slice {
-                match panel.trainer.step().await {
-                    Ok(report) => {
-                        taken += 1;
-                        seconds += report.seconds;
-                        last = Some(report);
-                        if report.step >= steps {
-                            panel.done = true;
-                            break;
-                        }
-                    }
+            let budget = StepBudget {
+                seconds: Some(slice.as_secs_f64()),
+                min_steps: 1,
+            };
+            let (taken, seconds, last) =
+                match driver::run(&mut panel.trainer, budget, &mut ()).await {
+                    Ok(o) => (o.taken, o.seconds, o.last),
                     Err(e) => {
                         panel.failed = true;
                         out.push(Output::Error {
                             panel: Some(index),
                             message: format!("{}: {e}", panel.engine.name()),
                         });
-                        break;
+                        continue;
                     }
-                }
-            }
+                };
+            panel.done = panel.trainer.steps_taken() >= steps;
             let Some(report) = last else { continue };
             match snapshot(
                 panel,

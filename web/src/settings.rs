@@ -3,59 +3,45 @@
 //! to its default and is reported, so a mangled link still opens a working page.
 
 use mollify_core::backend::BackendChoice;
-use mollify_core::kernel::KernelFamily;
+use mollify_core::engine::EngineKind;
 use mollify_core::model::Arch;
-use mollify_core::problems::Builtin;
+use mollify_core::numerics::kernel::KernelFamily;
+use mollify_core::problems::{self, Problem};
+use mollify_core::train::config::DataConfig;
+use mollify_core::train::{KernelSize, RunConfig};
 use serde::{Deserialize, Serialize};
 
-/// Kernel size: chosen from the data, or a fixed odd number of grid points.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum KernelSize {
-    /// Discrepancy principle on the observed field (`mollify_core::autosize`).
-    Auto,
-    /// Odd, in [`KernelSize::MIN`, `KernelSize::MAX`].
-    Points(usize),
-}
+/// Smallest fixed kernel size a link may ask for.
+pub const MIN_KERNEL: usize = 3;
+/// Largest fixed kernel size offered (a third of the quick 64² grid).
+pub const MAX_KERNEL: usize = 21;
 
-impl KernelSize {
-    /// Smallest fixed size.
-    pub const MIN: usize = 3;
-    /// Largest fixed size offered (a third of the quick 64² grid).
-    pub const MAX: usize = 21;
-}
-
-impl std::fmt::Display for KernelSize {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::Auto => f.write_str("auto"),
-            Self::Points(n) => write!(f, "{n}"),
+/// A kernel size from a link: `auto`, or odd within [`MIN_KERNEL`, `MAX_KERNEL`].
+fn parse_kernel_size(s: &str) -> Result<KernelSize, String> {
+    match s.parse::<KernelSize>() {
+        Ok(KernelSize::Points(n)) if n % 2 == 1 && (MIN_KERNEL..=MAX_KERNEL).contains(&n) => {
+            Ok(KernelSize::Points(n))
         }
+        Ok(KernelSize::Auto) => Ok(KernelSize::Auto),
+        _ => Err(format!(
+            "kernel size must be 'auto' or an odd number from {MIN_KERNEL} to {MAX_KERNEL} (got '{s}')"
+        )),
     }
 }
 
-impl std::str::FromStr for KernelSize {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        if s == "auto" {
-            return Ok(Self::Auto);
-        }
-        match s.parse::<usize>() {
-            Ok(n) if n % 2 == 1 && (Self::MIN..=Self::MAX).contains(&n) => Ok(Self::Points(n)),
-            _ => Err(format!(
-                "kernel size must be 'auto' or an odd number from {} to {} (got '{s}')",
-                Self::MIN,
-                Self::MAX
-            )),
-        }
+fn kernel_size_name(k: KernelSize) -> String {
+    match k {
+        KernelSize::Auto => "auto".into(),
+        KernelSize::Points(n) => n.to_string(),
     }
 }
 
 /// Everything the controls set.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Settings {
-    /// Problem (Langevin, heat, chromatin; the forward ODE has nothing to recover).
-    pub problem: Builtin,
-    /// Parameter case, one of `problem.cases()`.
+    /// A built-in problem with a parameter to recover (see [`problems`]).
+    pub problem: String,
+    /// Parameter case, one of the problem's cases.
     pub case: String,
     /// Observation noise, relative to the solution's RMS.
     pub noise: f64,
@@ -80,7 +66,7 @@ pub struct Settings {
 impl Default for Settings {
     fn default() -> Self {
         Self {
-            problem: Builtin::Heat,
+            problem: "heat".into(),
             case: "smooth".into(),
             noise: 0.0,
             fraction: 0.1,
@@ -95,8 +81,18 @@ impl Default for Settings {
     }
 }
 
-/// Problems the demonstrator offers (those with a parameter to recover).
-pub const PROBLEMS: [Builtin; 3] = [Builtin::Langevin, Builtin::Heat, Builtin::Chromatin];
+/// Problems the demonstrator offers: the core's built-ins with a parameter to recover.
+pub fn problems() -> Vec<Box<dyn Problem>> {
+    problems::builtins()
+        .into_iter()
+        .filter(|p| p.parameter().is_some())
+        .collect()
+}
+
+/// Network width of the demo (small enough for a few steps per frame on a laptop CPU).
+pub const WIDTH: usize = 32;
+/// Network depth of the demo.
+pub const DEPTH: usize = 3;
 
 /// Highest noise level the slider reaches.
 pub const MAX_NOISE: f64 = 0.5;
@@ -109,12 +105,12 @@ impl Settings {
     pub fn to_query(&self) -> String {
         format!(
             "problem={}&case={}&noise={}&fraction={}&kernel={}&size={}&arch={}&seed={}&fd={}&steps={}&backend={}",
-            self.problem.name(),
+            self.problem,
             self.case,
             self.noise,
             self.fraction,
             self.kernel.name(),
-            self.kernel_size,
+            kernel_size_name(self.kernel_size),
             self.arch.name(),
             self.seed,
             u8::from(self.fd),
@@ -136,12 +132,11 @@ impl Settings {
         for pair in pairs {
             let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
             let result: Result<(), String> = match key {
-                "problem" => value
-                    .parse::<Builtin>()
+                "problem" => problems::builtin(value)
                     .map_err(|e| e.to_string())
                     .and_then(|p| {
-                        if PROBLEMS.contains(&p) {
-                            s.problem = p;
+                        if p.parameter().is_some() {
+                            s.problem = p.name().to_string();
                             Ok(())
                         } else {
                             Err(format!("problem '{value}' has no parameter to recover"))
@@ -157,7 +152,7 @@ impl Settings {
                     .parse()
                     .map(|k| s.kernel = k)
                     .map_err(|e: mollify_core::Error| e.to_string()),
-                "size" => value.parse().map(|k| s.kernel_size = k),
+                "size" => parse_kernel_size(value).map(|k| s.kernel_size = k),
                 "arch" => value
                     .parse()
                     .map(|a| s.arch = a)
@@ -192,19 +187,67 @@ impl Settings {
                 problems.push(message);
             }
         }
-        s.case = s.problem.cases()[0].to_string();
+        let cases = s.problem().cases();
+        s.case = cases[0].to_string();
         if let Some(case) = case {
-            if s.problem.cases().contains(&case.as_str()) {
+            if cases.contains(&case.as_str()) {
                 s.case = case;
             } else {
                 problems.push(format!(
                     "case '{case}' is not one of {}'s: {}",
-                    s.problem.name(),
-                    s.problem.cases().join(", ")
+                    s.problem,
+                    cases.join(", ")
                 ));
             }
         }
         (s, problems)
+    }
+
+    /// The chosen problem from the core's registry.
+    pub fn problem(&self) -> Box<dyn Problem> {
+        problems::builtin(&self.problem).expect("settings hold only registered problems")
+    }
+
+    /// The run configuration of the panel trained by `engine` (the one configuration type the
+    /// CLI reads and saves).
+    pub fn run_config(&self, engine: EngineKind) -> RunConfig {
+        let mut c = RunConfig::new()
+            .with_engine(engine)
+            .with_arch(self.arch)
+            .with_width(WIDTH)
+            .with_depth(DEPTH)
+            .with_steps(self.steps)
+            .with_seed(self.seed);
+        c.backend = self.backend;
+        c.data = DataConfig {
+            source: self.problem.clone(),
+            case: Some(self.case.clone()),
+            noise: self.noise,
+            fraction: self.fraction,
+            seed: self.seed,
+            ..DataConfig::default()
+        };
+        c.mollifier.family = self.kernel;
+        c.mollifier.size = self.kernel_size;
+        c
+    }
+
+    /// Settings from a run configuration (a CLI run's `config.toml`, say); `fd` adds the third
+    /// panel, which a one-engine configuration cannot say.
+    pub fn from_run_config(c: &RunConfig, fd: bool) -> Self {
+        Self {
+            problem: c.data.source.clone(),
+            case: c.data.case.clone().unwrap_or_default(),
+            noise: c.data.noise,
+            fraction: c.data.fraction,
+            kernel: c.mollifier.family,
+            kernel_size: c.mollifier.size,
+            arch: c.model.arch,
+            seed: c.model.seed,
+            fd,
+            steps: c.schedule.steps,
+            backend: c.backend,
+        }
     }
 }
 
@@ -224,7 +267,7 @@ mod tests {
     #[test]
     fn every_setting_round_trips_through_the_url() {
         let s = Settings {
-            problem: Builtin::Chromatin,
+            problem: "chromatin".into(),
             case: "lognormal".into(),
             noise: 0.05,
             fraction: 0.25,
@@ -242,6 +285,9 @@ mod tests {
         let (default, problems) = Settings::from_query("");
         assert!(problems.is_empty());
         assert_eq!(default, Settings::default());
+        // And through the one run configuration.
+        let config = s.run_config(EngineKind::Mollifier);
+        assert_eq!(Settings::from_run_config(&config, true), s);
     }
 
     #[test]
@@ -250,7 +296,7 @@ mod tests {
             "problem=ode&noise=-1&size=4&kernel=gauss&case=sharp&fd=2&bogus=1&steps=0",
         );
         assert_eq!(problems.len(), 7, "{problems:?}");
-        assert_eq!(s.problem, Builtin::Heat);
+        assert_eq!(s.problem, "heat");
         // A case valid for heat survives the bad problem.
         assert_eq!(s.case, "sharp");
         assert_eq!(s.noise, 0.0);

@@ -63,14 +63,15 @@ fn settings_round_trip_through_the_address_bar() {
 
 #[wasm_bindgen_test]
 fn bad_dataset_files_get_a_clear_message() {
-    use mollify_core::problems::{Builtin, Observation, Size};
+    use mollify_core::problems::{self, Observation, Size};
     use mollify_web::files::dataset_from_files;
     let err = dataset_from_files(&[("field.csv".into(), b"1,2\n3,x\n".to_vec())]).unwrap_err();
     assert!(
         err.contains("no dataset.json") && err.contains("field.csv"),
         "{err}"
     );
-    let mut files = Builtin::Langevin
+    let mut files = problems::builtin("langevin")
+        .unwrap()
         .simulate(None, Size::Quick, &Observation::default())
         .unwrap()
         .to_files()

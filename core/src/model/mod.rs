@@ -1,7 +1,7 @@
 //! Networks, written once over [`Signal`]: the same forward code runs on plain tensors (the
 //! mollifier and finite-difference engines evaluate the network on grid points) and on
 //! Taylor-mode [`Jet`]s (the autodiff baseline propagates derivatives through every layer)
-//! and on nested autodiff primitives ([`crate::recursive`], the paper's recursive baseline).
+//! and on nested autodiff primitives ([`crate::engine::recursive`], the paper's recursive baseline).
 //! One module per architecture: [`Pinn`], [`PirateNet`], [`PinnsFormer`].
 
 use burn::module::Module;
@@ -9,7 +9,7 @@ use burn::nn::{LayerNorm, Linear};
 use burn::tensor::{Device, Tensor};
 use serde::{Deserialize, Serialize};
 
-use crate::jet::Jet;
+use crate::numerics::jet::Jet;
 
 /// LayerNorm's ε, shared by the tensor and jet paths so both compute the same function.
 pub(crate) const LAYER_NORM_EPS: f64 = 1e-5;
@@ -53,6 +53,7 @@ pub trait Signal: Clone {
 /// Activation functions of the paper's networks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum Activation {
     /// tanh (heat, reaction–diffusion).
     #[default]
@@ -234,13 +235,16 @@ pub use piratenet::{PirateBlock, PirateNet, PirateNetConfig};
 /// Which network a run trains.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum Arch {
     /// The upgraded PINN.
     #[default]
     Pinn,
     /// PirateNet.
+    #[cfg_attr(feature = "clap", value(name = "piratenet"))]
     PirateNet,
     /// PINNsFormer.
+    #[cfg_attr(feature = "clap", value(name = "pinnsformer"))]
     PinnsFormer,
 }
 
@@ -272,6 +276,63 @@ impl std::str::FromStr for Arch {
     }
 }
 
+/// The network.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ModelConfig {
+    /// Architecture.
+    pub arch: Arch,
+    /// Depth (PINN: hidden layers; PirateNet: one block per three; PINNsFormer: one layer
+    /// pair per four).
+    pub depth: usize,
+    /// Width (PINNsFormer: model dimension).
+    pub width: usize,
+    /// Activation of the PINN's hidden layers (PirateNet and PINNsFormer fix their own).
+    pub activation: Activation,
+    /// Seed of the initialisation.
+    pub seed: u64,
+}
+
+impl Default for ModelConfig {
+    fn default() -> Self {
+        Self {
+            arch: Arch::Pinn,
+            depth: 4,
+            width: 64,
+            activation: Activation::Tanh,
+            seed: 0,
+        }
+    }
+}
+
+impl ModelConfig {
+    /// The network for `inputs` coordinates, two heads (solution, parameter).
+    pub fn init(&self, inputs: usize, device: &Device) -> Network {
+        match self.arch {
+            Arch::Pinn => Network::Pinn(
+                PinnConfig::new(inputs)
+                    .with_width(self.width)
+                    .with_depth(self.depth)
+                    .with_activation(self.activation)
+                    .init(device),
+            ),
+            Arch::PirateNet => Network::PirateNet(
+                PirateNetConfig::new(inputs)
+                    .with_width(self.width)
+                    .with_blocks(self.depth.div_ceil(3).max(1))
+                    .with_seed(self.seed)
+                    .init(device),
+            ),
+            Arch::PinnsFormer => Network::PinnsFormer(
+                PinnsFormerConfig::new(inputs)
+                    .with_d_model(self.width)
+                    .with_layers(self.depth.div_ceil(4).max(1))
+                    .init(device),
+            ),
+        }
+    }
+}
+
 /// A network of any architecture.
 // One network per run, moved rarely: the size difference between variants costs nothing.
 #[allow(clippy::large_enum_variant)]
@@ -297,27 +358,14 @@ impl Network {
         seed: u64,
         device: &Device,
     ) -> Self {
-        match arch {
-            Arch::Pinn => Self::Pinn(
-                PinnConfig::new(inputs)
-                    .with_width(width)
-                    .with_depth(depth)
-                    .init(device),
-            ),
-            Arch::PirateNet => Self::PirateNet(
-                PirateNetConfig::new(inputs)
-                    .with_width(width)
-                    .with_blocks(depth.div_ceil(3).max(1))
-                    .with_seed(seed)
-                    .init(device),
-            ),
-            Arch::PinnsFormer => Self::PinnsFormer(
-                PinnsFormerConfig::new(inputs)
-                    .with_d_model(width)
-                    .with_layers(depth.div_ceil(4).max(1))
-                    .init(device),
-            ),
+        ModelConfig {
+            arch,
+            depth,
+            width,
+            seed,
+            activation: Activation::Tanh,
         }
+        .init(inputs, device)
     }
 
     /// Forward pass on normalised coordinates.

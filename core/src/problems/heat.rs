@@ -8,10 +8,14 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Arith, Observation, Size};
-use crate::dataset::{Dataset, Role};
+use burn::tensor::Tensor;
+
+use super::{Arith, Inputs, Known, Observation, Parameter, Problem, Size, rms};
+use crate::data::dataset::{Dataset, Role};
+use crate::data::grid::{Axis, Grid};
+use crate::engine::Request;
 use crate::error::{Error, Result};
-use crate::grid::{Axis, Grid};
+use crate::numerics::mollifier::Deriv2;
 
 /// Which equation relates k and T.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -244,6 +248,93 @@ pub fn residual<T: Arith>(form: Form, k: T, lap_t: T, grad_k_dot_grad_t: T, f: T
     match form {
         Form::NonDivergence => k * lap_t + f,
         Form::Divergence => k * lap_t + grad_k_dot_grad_t + f,
+    }
+}
+
+/// Steady heat conduction in one of its forms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Heat {
+    /// Which equation relates k and T.
+    pub form: Form,
+}
+
+impl Problem for Heat {
+    fn name(&self) -> &'static str {
+        "heat"
+    }
+    fn description(&self) -> &'static str {
+        "Steady 2D heat equation k∇²T + f = 0: infer the conductivity k(x, y)"
+    }
+    fn observed(&self) -> &'static str {
+        "T"
+    }
+    fn parameter(&self) -> Option<Parameter> {
+        Some(Parameter {
+            truth: "k",
+            meaning: "conductivity k(x, y)",
+        })
+    }
+    fn request(&self) -> Request {
+        match self.form {
+            Form::NonDivergence => Request::new([Deriv2::Laplacian], []),
+            Form::Divergence => Request::new(
+                [Deriv2::X, Deriv2::Y, Deriv2::Laplacian],
+                [Deriv2::X, Deriv2::Y],
+            ),
+        }
+    }
+    fn known(&self) -> Vec<Known> {
+        vec![Known {
+            field: "f",
+            derivs: [Deriv2::U].into(),
+        }]
+    }
+    fn residual(&self, f: &Inputs<'_>) -> Result<Tensor<1>> {
+        let k = f.p.get(Deriv2::U)?;
+        let grad = match self.form {
+            Form::Divergence => {
+                f.p.get(Deriv2::X)? * f.u.get(Deriv2::X)?
+                    + f.p.get(Deriv2::Y)? * f.u.get(Deriv2::Y)?
+            }
+            Form::NonDivergence => k.zeros_like(),
+        };
+        Ok(residual(
+            self.form,
+            k,
+            f.u.get(Deriv2::Laplacian)?,
+            grad,
+            f.known("f", Deriv2::U)?,
+        ))
+    }
+    fn residual_scale(&self, ds: &Dataset, _observed: &[f64], _spread: f64) -> Result<f64> {
+        Ok(rms(ds.field("f")?))
+    }
+    fn bind(&self, ds: &Dataset, notes: &mut Vec<String>) -> Result<Box<dyn Problem>> {
+        let form = match ds.meta.get("form") {
+            None => {
+                notes.push(format!(
+                    "meta 'form' is absent: the {} form k∇²T + f = 0 applies",
+                    Form::NonDivergence.name()
+                ));
+                Form::NonDivergence
+            }
+            Some(serde_json::Value::String(name)) => name
+                .parse()
+                .map_err(|e: Error| Error::data("dataset.json", format!("meta 'form': {e}")))?,
+            Some(other) => {
+                return Err(Error::data(
+                    "dataset.json",
+                    format!("meta 'form' is {other}, expected the name of a heat form"),
+                ));
+            }
+        };
+        Ok(Box::new(Self { form }))
+    }
+    fn cases(&self) -> &'static [&'static str] {
+        &["smooth", "constant", "sharp"]
+    }
+    fn simulate(&self, case: Option<&str>, size: Size, obs: &Observation) -> Result<Dataset> {
+        simulate(case.unwrap_or("smooth").parse()?, self.form, size, obs)
     }
 }
 

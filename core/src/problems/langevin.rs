@@ -9,10 +9,14 @@
 use rand_distr::{Distribution, Normal};
 use serde::{Deserialize, Serialize};
 
-use super::{Arith, Observation, Size};
-use crate::dataset::{Dataset, Role};
+use burn::tensor::Tensor;
+
+use super::{Arith, Inputs, Observation, Parameter, Problem, Size, meta, rms};
+use crate::data::dataset::{Dataset, Role};
+use crate::data::grid::{Axis, Grid};
+use crate::engine::Request;
 use crate::error::{Error, Result};
-use crate::grid::{Axis, Grid};
+use crate::numerics::mollifier::Deriv2;
 
 /// The forcing cases of the paper.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -168,6 +172,68 @@ pub fn simulate(case: Case, size: Size, params: &Params, obs: &Observation) -> R
 /// Residual r = v_t + γ·v − F of the Langevin equation.
 pub fn residual<T: Arith>(v: T, v_t: T, forcing: T, gamma: f64) -> T {
     v_t + v * gamma - forcing
+}
+
+/// The Langevin problem with its friction γ (paper default 1).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Langevin {
+    /// Friction γ.
+    pub gamma: f64,
+}
+
+impl Default for Langevin {
+    fn default() -> Self {
+        Self {
+            gamma: Params::default().gamma,
+        }
+    }
+}
+
+impl Problem for Langevin {
+    fn name(&self) -> &'static str {
+        "langevin"
+    }
+    fn description(&self) -> &'static str {
+        "First-order Langevin equation v′ + γv = F(t): infer the forcing F(t)"
+    }
+    fn observed(&self) -> &'static str {
+        "v"
+    }
+    fn parameter(&self) -> Option<Parameter> {
+        Some(Parameter {
+            truth: "F",
+            meaning: "forcing F(t)",
+        })
+    }
+    fn request(&self) -> Request {
+        Request::new([Deriv2::X], [])
+    }
+    fn residual(&self, f: &Inputs<'_>) -> Result<Tensor<1>> {
+        Ok(residual(
+            f.u.get(Deriv2::U)?,
+            f.u.get(Deriv2::X)?,
+            f.p.get(Deriv2::U)?,
+            self.gamma,
+        ))
+    }
+    fn residual_scale(&self, _ds: &Dataset, observed: &[f64], _spread: f64) -> Result<f64> {
+        Ok(self.gamma * rms(observed))
+    }
+    fn bind(&self, ds: &Dataset, _notes: &mut Vec<String>) -> Result<Box<dyn Problem>> {
+        Ok(Box::new(Self {
+            gamma: meta(ds, "gamma")?,
+        }))
+    }
+    fn cases(&self) -> &'static [&'static str] {
+        &["varying", "constant", "noisy", "varying-noisy"]
+    }
+    fn simulate(&self, case: Option<&str>, size: Size, obs: &Observation) -> Result<Dataset> {
+        let params = Params {
+            gamma: self.gamma,
+            ..Params::default()
+        };
+        simulate(case.unwrap_or("varying").parse()?, size, &params, obs)
+    }
 }
 
 #[cfg(test)]

@@ -1,17 +1,25 @@
-//! The paper's PDE problems. Each module gives a forward simulator (synthetic observations with a
-//! known ground-truth parameter), the residual the derivative engines minimise, and default
-//! sizes. Residuals are written once over [`Arith`], so the same code evaluates on `f64` values
-//! (simulator checks) and on burn tensors of derivative fields (training).
+//! Problems: what a dataset observes, knows and hides, and the residual that ties them. A
+//! problem is one file implementing [`Problem`]: its fields and their roles, the derivatives
+//! its residual needs (by name), the residual itself, its parameter's meaning, and optionally a
+//! simulator with known ground truth. [`builtins`] lists the paper's; front ends list problems
+//! from it. Residuals are written once over [`Arith`], so the same code evaluates on `f64`
+//! values (simulator checks) and on burn tensors of derivative fields (training).
 
 use std::ops::{Add, Mul, Neg, Sub};
 
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rand_distr::{Distribution, Normal};
+use std::collections::{BTreeMap, BTreeSet};
+
+use burn::tensor::Tensor;
 use serde::{Deserialize, Serialize};
 
-use crate::dataset::{Dataset, Role};
+use crate::data::dataset::{Dataset, Role};
+use crate::data::grid::Grid;
+use crate::engine::{Fields, Request};
 use crate::error::{Error, Result};
+use crate::numerics::mollifier::Deriv2;
 
 pub mod chromatin;
 pub mod heat;
@@ -44,6 +52,7 @@ impl<T> Arith for T where
 /// Problem sizes: `Quick` for tests, demos and CI; `Paper` for the paper's resolutions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum Size {
     /// Small grids that simulate in well under a second.
     #[default]
@@ -164,77 +173,136 @@ pub fn pearson(a: &[f64], b: &[f64]) -> f64 {
     }
 }
 
-/// The built-in problems by name: one place that maps a front end's choice (a CLI argument, a
-/// URL parameter) to a simulator with the paper's constants.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Builtin {
-    /// First-order Langevin equation: infer the forcing F(t).
-    Langevin,
-    /// Steady 2D heat equation: infer the conductivity k(x, y).
-    Heat,
-    /// Fourth-order chromatin reaction–diffusion: infer the reaction rate Γ(x, y).
-    Chromatin,
-    /// Forward toy ODE (no parameter to infer).
-    Ode,
+/// The inferred parameter of an inverse problem.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Parameter {
+    /// Name of its ground-truth field, where a dataset has one (simulations do, real data not).
+    pub truth: &'static str,
+    /// What it means physically, for reports ("conductivity k(x, y)").
+    pub meaning: &'static str,
 }
 
-impl Builtin {
-    /// Every built-in problem.
-    pub const ALL: [Self; 4] = [Self::Langevin, Self::Heat, Self::Chromatin, Self::Ode];
+/// A known (given, not inferred) field the residual uses, and which of its derivatives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Known {
+    /// Field name in the dataset.
+    pub field: &'static str,
+    /// Derivatives of it the residual needs (`Deriv2::U`: its values).
+    pub derivs: BTreeSet<Deriv2>,
+}
 
-    /// The name used on the command line, in URLs and in manifests.
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Langevin => "langevin",
-            Self::Heat => "heat",
-            Self::Chromatin => "chromatin",
-            Self::Ode => "ode",
-        }
-    }
+/// What a residual is evaluated on: the engine's derivatives of u and p, and the known fields'
+/// derivatives, all on the same evaluation points.
+#[derive(Debug, Clone, Copy)]
+pub struct Inputs<'a> {
+    /// The solution and its requested derivatives.
+    pub u: &'a Fields,
+    /// The parameter and its requested derivatives.
+    pub p: &'a Fields,
+    /// Known fields by name.
+    pub known: &'a BTreeMap<&'static str, Fields>,
+}
 
-    /// Highest derivative order its residual needs (what a kernel family must supply).
-    pub fn order(self) -> usize {
-        match self {
-            Self::Langevin | Self::Ode => 1,
-            Self::Heat => 2,
-            Self::Chromatin => 4,
-        }
-    }
-
-    /// Its parameter cases, the default first (chromatin also takes `constant-<Γ>`).
-    pub fn cases(self) -> &'static [&'static str] {
-        match self {
-            Self::Langevin => &["varying", "constant", "noisy", "varying-noisy"],
-            Self::Heat => &["smooth", "constant", "sharp"],
-            Self::Chromatin => &["patterned", "constant-1", "lognormal"],
-            Self::Ode => &[],
-        }
-    }
-
-    /// Simulates the problem (`case` `None`: the default case) with the default constants.
-    pub fn simulate(self, case: Option<&str>, size: Size, obs: &Observation) -> Result<Dataset> {
-        let case = case.or(self.cases().first().copied());
-        match (self, case) {
-            (Self::Langevin, Some(c)) => {
-                langevin::simulate(c.parse()?, size, &langevin::Params::default(), obs)
-            }
-            (Self::Heat, Some(c)) => {
-                heat::simulate(c.parse()?, heat::Form::NonDivergence, size, obs)
-            }
-            (Self::Chromatin, Some(c)) => {
-                chromatin::simulate(c.parse()?, size, &chromatin::Params::default(), obs)
-            }
-            (Self::Ode, None) => ode::simulate(size, &ode::Params::default()),
-            (Self::Ode, Some(_)) => Err(Error::Invalid("the toy ODE has no cases".into())),
-            (_, None) => unreachable!("every inverse problem has a default case"),
-        }
+impl Inputs<'_> {
+    /// Derivative `d` of the known field `name`.
+    pub fn known(&self, name: &str, d: Deriv2) -> Result<Tensor<1>> {
+        self.known
+            .get(name)
+            .ok_or_else(|| Error::Invalid(format!("known field '{name}' was not declared")))?
+            .get(d)
     }
 }
 
-impl std::str::FromStr for Builtin {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Self> {
-        crate::error::parse_named(s, &Self::ALL, Self::name, "problem")
+/// A PDE problem: everything the trainer needs to know about it, in one place.
+pub trait Problem: std::fmt::Debug + Send + Sync {
+    /// Name on the command line, in URLs and in dataset manifests.
+    fn name(&self) -> &'static str;
+    /// One line for listings and the demo.
+    fn description(&self) -> &'static str;
+    /// The observed field (fitted by the data loss where the mask is set).
+    fn observed(&self) -> &'static str;
+    /// The inferred parameter (`None`: a forward problem).
+    fn parameter(&self) -> Option<Parameter>;
+    /// Derivatives of u and p the residual needs.
+    fn request(&self) -> Request;
+    /// Known fields the residual uses.
+    fn known(&self) -> Vec<Known> {
+        Vec::new()
     }
+    /// The residual on the evaluation points (zero where the physics holds).
+    fn residual(&self, f: &Inputs<'_>) -> Result<Tensor<1>>;
+    /// A typical size of the residual's terms, so the PDE loss is normalised like the data's.
+    /// `observed` holds the observed values, `spread` their standard deviation.
+    fn residual_scale(&self, ds: &Dataset, observed: &[f64], spread: f64) -> Result<f64>;
+    /// This problem with the constants of `ds` (its manifest's metadata); assumptions made
+    /// where the manifest is silent go to `notes`.
+    fn bind(&self, ds: &Dataset, notes: &mut Vec<String>) -> Result<Box<dyn Problem>>;
+    /// Simulated parameter cases, the default first.
+    fn cases(&self) -> &'static [&'static str] {
+        &[]
+    }
+    /// Synthetic data with known ground truth (`case` `None`: the default case).
+    fn simulate(&self, case: Option<&str>, size: Size, obs: &Observation) -> Result<Dataset> {
+        let _ = (case, size, obs);
+        Err(Error::Invalid(format!(
+            "problem '{}' has no simulator",
+            self.name()
+        )))
+    }
+    /// Exact derivative `d` of the known field `field` (C order on `grid`), for the engines that
+    /// differentiate the network but not data (autodiff). `None`: not available.
+    fn exact_known(&self, field: &str, values: &[f64], grid: &Grid, d: Deriv2) -> Option<Vec<f64>> {
+        let _ = (field, values, grid, d);
+        None
+    }
+    /// Highest derivative order of the residual (what a kernel family must supply).
+    fn order(&self) -> usize {
+        self.request().order()
+    }
+}
+
+/// The built-in problems, the paper's: one line each.
+pub fn builtins() -> Vec<Box<dyn Problem>> {
+    vec![
+        Box::new(langevin::Langevin::default()),
+        Box::new(heat::Heat::default()),
+        Box::new(chromatin::Chromatin::default()),
+        Box::new(ode::Ode::default()),
+    ]
+}
+
+/// The built-in problem called `name`.
+pub fn builtin(name: &str) -> Result<Box<dyn Problem>> {
+    let all = builtins();
+    let names: Vec<&str> = all.iter().map(|p| p.name()).collect();
+    let names = names.join(", ");
+    all.into_iter()
+        .find(|p| p.name().eq_ignore_ascii_case(name))
+        .ok_or_else(|| {
+            Error::Invalid(format!(
+                "unknown problem '{name}' (expected one of: {names})"
+            ))
+        })
+}
+
+/// The built-in problem a dataset's manifest names, with the dataset's constants.
+pub fn for_dataset(ds: &Dataset, notes: &mut Vec<String>) -> Result<Box<dyn Problem>> {
+    builtin(&ds.problem)
+        .map_err(|_| Error::Invalid(format!("no residual is known for problem '{}'", ds.problem)))?
+        .bind(ds, notes)
+}
+
+/// Root mean square (1 for an empty sample).
+pub(crate) fn rms(v: &[f64]) -> f64 {
+    (v.iter().map(|x| x * x).sum::<f64>() / v.len().max(1) as f64).sqrt()
+}
+
+/// A metadata constant a problem cannot do without.
+pub(crate) fn meta(ds: &Dataset, key: &str) -> Result<f64> {
+    ds.meta_f64(key).ok_or_else(|| {
+        Error::data(
+            "dataset.json",
+            format!("meta '{key}' missing for problem '{}'", ds.problem),
+        )
+    })
 }

@@ -4,10 +4,14 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Arith, Size};
-use crate::dataset::{Dataset, Role};
+use burn::tensor::Tensor;
+
+use super::{Arith, Inputs, Known, Observation, Parameter, Problem, Size, meta, rms};
+use crate::data::dataset::{Dataset, Role};
+use crate::data::grid::{Axis, Grid};
+use crate::engine::Request;
 use crate::error::{Error, Result};
-use crate::grid::{Axis, Grid};
+use crate::numerics::mollifier::Deriv2;
 
 /// Constants of the ODE.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -64,6 +68,71 @@ pub fn simulate(size: Size, p: &Params) -> Result<Dataset> {
     ds.insert("u_exact", Role::Truth, exact);
     ds.set_meta("a", p.a);
     Ok(ds)
+}
+
+/// The forward toy ODE with its decay rate.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Ode {
+    /// Decay rate a.
+    pub a: f64,
+}
+
+impl Default for Ode {
+    fn default() -> Self {
+        Self {
+            a: Params::default().a,
+        }
+    }
+}
+
+impl Problem for Ode {
+    fn name(&self) -> &'static str {
+        "ode"
+    }
+    fn description(&self) -> &'static str {
+        "Forward toy ODE u′ + au = sin 2t (no parameter to infer)"
+    }
+    fn observed(&self) -> &'static str {
+        "u"
+    }
+    fn parameter(&self) -> Option<Parameter> {
+        None
+    }
+    fn request(&self) -> Request {
+        Request::new([Deriv2::X], [])
+    }
+    fn known(&self) -> Vec<Known> {
+        vec![Known {
+            field: "s",
+            derivs: [Deriv2::U].into(),
+        }]
+    }
+    fn residual(&self, f: &Inputs<'_>) -> Result<Tensor<1>> {
+        Ok(residual(
+            f.u.get(Deriv2::U)?,
+            f.u.get(Deriv2::X)?,
+            f.known("s", Deriv2::U)?,
+            self.a,
+        ))
+    }
+    fn residual_scale(&self, ds: &Dataset, _observed: &[f64], _spread: f64) -> Result<f64> {
+        Ok(rms(ds.field("s")?))
+    }
+    fn bind(&self, ds: &Dataset, _notes: &mut Vec<String>) -> Result<Box<dyn Problem>> {
+        Ok(Box::new(Self { a: meta(ds, "a")? }))
+    }
+    fn simulate(&self, case: Option<&str>, size: Size, _obs: &Observation) -> Result<Dataset> {
+        if case.is_some() {
+            return Err(Error::Invalid("the toy ODE has no cases".into()));
+        }
+        simulate(
+            size,
+            &Params {
+                a: self.a,
+                ..Params::default()
+            },
+        )
+    }
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 #![allow(dead_code, unreachable_pub)]
 
 use burn::tensor::{Device, Tensor, TensorData};
-use mollify_core::stencil::stencil_1d;
+use mollify_core::numerics::stencil::stencil_1d;
 use mollify_core::{Boundary, Deriv2, KernelFamily, Layout2d, Mollifier, MollifierConfig};
 use rand::SeedableRng;
 use rand::rngs::StdRng;

@@ -5,10 +5,11 @@ use std::time::Duration;
 
 use burn::tensor::Device;
 use mollify_core::backend::Selected;
-use mollify_core::kernel::KernelFamily;
+use mollify_core::numerics::kernel::KernelFamily;
+use mollify_core::train::KernelSize;
 use mollify_web::protocol::{Input, Output, Ready, Snapshot};
 use mollify_web::session::Session;
-use mollify_web::settings::{KernelSize, Settings};
+use mollify_web::settings::Settings;
 
 include!("../../../core/tests/common/report.rs");
 

@@ -6,8 +6,8 @@
 //! Gaussian's weight beyond is < 3.4e-4), so memory is the grid alone: 10⁶ points onto a 256²
 //! grid need two 256² accumulators, never a points × nodes matrix.
 
+use crate::data::grid::Grid;
 use crate::error::{Error, Result};
-use crate::grid::Grid;
 
 /// Kernel support in bandwidths.
 const CUTOFF: f64 = 4.0;
@@ -70,7 +70,7 @@ fn accumulate(
     }
     let mut num = vec![0.0; grid.len()];
     let mut den = vec![0.0; grid.len()];
-    let reach = |axis: &crate::grid::Axis, c: f64| -> (usize, usize) {
+    let reach = |axis: &crate::data::grid::Axis, c: f64| -> (usize, usize) {
         let lo = ((c - CUTOFF * h - axis.start) / axis.step).ceil().max(0.0) as usize;
         let hi = (((c + CUTOFF * h - axis.start) / axis.step).floor() + 1.0)
             .clamp(0.0, axis.n as f64) as usize;
@@ -99,7 +99,7 @@ fn accumulate(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::grid::Axis;
+    use crate::data::grid::Axis;
     use crate::problems::pearson;
     use rand::rngs::StdRng;
     use rand::{RngExt, SeedableRng};

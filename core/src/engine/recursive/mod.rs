@@ -19,12 +19,17 @@
 
 use burn::backend::ops::FloatTensorOps;
 use burn::backend::{Autodiff, AutodiffBackend, Backend, Flex, TensorMetadata};
-use burn::nn::{LayerNorm, Linear};
-use burn::tensor::{Device, Shape, Slice, Tensor};
+use burn::tensor::{Device, Slice, Tensor};
 
-use crate::engine::{Derivs, Needs};
+use std::collections::BTreeSet;
+
+use super::{Derivs, Engine, EngineKind, Fields, Net, Request, Setup, known_exact};
 use crate::error::{Error, Result};
-use crate::model::{Activation, LAYER_NORM_EPS, Network, Signal};
+use crate::model::Network;
+use crate::numerics::mollifier::Deriv2;
+use signal::Nested;
+
+mod signal;
 
 /// The weights' level: what the training device's tensors are made of.
 type Base = Autodiff<Flex>;
@@ -147,164 +152,59 @@ impl Chain {
     }
 }
 
-/// The chains a residual's needs take on `dims` axes (0 = x, 1 = y). The biharmonic takes
-/// ∂ₓₓₓₓ + 2∂ₓₓᵧᵧ + ∂ᵧᵧᵧᵧ as a PyTorch PINN spells it; the Laplacian and gradients are read off
-/// the same chains' lower orders.
-pub fn chains(needs: Needs, dims: usize) -> Vec<Chain> {
-    let mut v = Vec::new();
-    if dims == 1 {
-        if needs.order() > 0 {
-            v.push(Chain::new(0, &vec![0; needs.order()]));
-        }
-        return v;
-    }
-    if needs.bih {
-        v.extend([
-            Chain::new(0, &[0, 0, 0, 0]),
-            Chain::new(0, &[1, 1, 1, 1]),
-            Chain::new(0, &[0, 0, 1, 1]),
-        ]);
-    } else if needs.lap {
-        v.extend([Chain::new(0, &[0, 0]), Chain::new(0, &[1, 1])]);
-    } else if needs.grad {
-        v.extend([Chain::new(0, &[0]), Chain::new(0, &[1])]);
-    }
-    if needs.grad_p {
-        v.extend([Chain::new(1, &[0]), Chain::new(1, &[1])]);
-    }
+/// The partials (head, axes) a request is assembled from: one per term of each derivative.
+fn partials(request: &Request, dims: usize) -> Vec<Chain> {
+    let heads = [(0, &request.u), (1, &request.p)];
+    let mut v: Vec<Chain> = heads
+        .iter()
+        .flat_map(|(head, keys)| keys.iter().map(move |d| (*head, *d)))
+        .flat_map(|(head, d)| {
+            d.terms().iter().map(move |(_, [a, b])| {
+                let mut dirs = vec![0; *a];
+                dirs.extend(std::iter::repeat_n(1, if dims == 1 { 0 } else { *b }));
+                Chain::new(head, &dirs)
+            })
+        })
+        .filter(|c| !c.dirs.is_empty())
+        .collect();
+    v.sort_by(|a, b| {
+        (a.head, std::cmp::Reverse(a.dirs.len()), &a.dirs).cmp(&(
+            b.head,
+            std::cmp::Reverse(b.dirs.len()),
+            &b.dirs,
+        ))
+    });
+    v.dedup();
     v
 }
 
-/// A signal on level `L`: what the networks' forward code runs on for this engine.
-#[derive(Debug, Clone)]
-pub(crate) struct Nested<L: Level> {
-    t: Prim<L>,
-    device: Device,
-}
-
-/// The base primitive of a training-device tensor (parameters keep their autodiff identity).
-fn base<const D: usize>(t: Tensor<D>) -> Prim<Base> {
-    t.try_into_primitive::<Base>()
-        .expect("recursive engine: tensors live on the CPU autodiff device (checked on entry)")
-}
-
-impl<L: Level> Nested<L> {
-    fn wrap(&self, t: Prim<L>) -> Self {
-        Self {
-            t,
-            device: self.device.clone(),
-        }
-    }
-
-    fn lifted<const D: usize>(t: Tensor<D>) -> Prim<L> {
-        L::lift(base(t))
-    }
-
-    fn row(t: Tensor<1>) -> Prim<L> {
-        let n = t.dims()[0];
-        L::float_reshape(Self::lifted(t), Shape::new([1, n]))
-    }
-}
-
-impl<L: Level> Signal for Nested<L> {
-    fn linear(&self, layer: &Linear) -> Self {
-        let y = L::float_matmul(self.t.clone(), Self::lifted(layer.weight.val()));
-        self.wrap(match &layer.bias {
-            Some(b) => L::float_add(y, Self::row(b.val())),
-            None => y,
+/// The chains a request takes on `dims` axes (0 = x, 1 = y): its partials, less those read
+/// off a longer chain's lower orders (∂ₓ and ∂ₓₓ come with ∂ₓₓₓₓ). The biharmonic takes
+/// ∂ₓₓₓₓ + 2∂ₓₓᵧᵧ + ∂ᵧᵧᵧᵧ as a PyTorch PINN spells it.
+pub fn chains(request: &Request, dims: usize) -> Vec<Chain> {
+    let all = partials(request, dims);
+    all.iter()
+        .filter(|c| {
+            !all.iter().any(|o| {
+                o.head == c.head && o.dirs.len() > c.dirs.len() && o.dirs.starts_with(&c.dirs)
+            })
         })
-    }
-
-    fn activate(&self, a: Activation) -> Self {
-        self.wrap(match a {
-            Activation::Tanh => L::float_tanh(self.t.clone()),
-            Activation::Sin => L::float_sin(self.t.clone()),
-            Activation::Relu => L::float_clamp_min(self.t.clone(), 0.0.into()),
-        })
-    }
-
-    fn sin(&self) -> Self {
-        self.wrap(L::float_sin(self.t.clone()))
-    }
-
-    fn cos(&self) -> Self {
-        self.wrap(L::float_cos(self.t.clone()))
-    }
-
-    fn add(&self, other: &Self) -> Self {
-        self.wrap(L::float_add(self.t.clone(), other.t.clone()))
-    }
-
-    fn scale(&self, s: f64) -> Self {
-        self.wrap(L::float_mul_scalar(self.t.clone(), s.into()))
-    }
-
-    fn layer_norm(&self, layer: &LayerNorm) -> Self {
-        let x = self.t.clone();
-        let centred = L::float_sub(x.clone(), L::float_mean_dim(x, 1));
-        let var = L::float_mean_dim(L::float_mul(centred.clone(), centred.clone()), 1);
-        let denom = L::float_sqrt(L::float_add_scalar(var, LAYER_NORM_EPS.into()));
-        let out = L::float_mul(L::float_div(centred, denom), Self::row(layer.gamma.val()));
-        self.wrap(match &layer.beta {
-            Some(b) => L::float_add(out, Self::row(b.val())),
-            None => out,
-        })
-    }
-
-    fn cat(parts: &[Self]) -> Self {
-        parts[0].wrap(L::float_cat(parts.iter().map(|p| p.t.clone()).collect(), 1))
-    }
-
-    fn columns(&self, start: usize, len: usize) -> Self {
-        self.wrap(L::float_slice(
-            self.t.clone(),
-            &[Slice::from(..), Slice::from(start..start + len)],
-        ))
-    }
-
-    fn exp(&self) -> Self {
-        self.wrap(L::float_exp(self.t.clone()))
-    }
-
-    fn recip(&self) -> Self {
-        self.wrap(L::float_recip(self.t.clone()))
-    }
-
-    fn mul(&self, other: &Self) -> Self {
-        self.wrap(L::float_mul(self.t.clone(), other.t.clone()))
-    }
-
-    fn affine(&self, a: f64, b: f64) -> Self {
-        self.wrap(L::float_add_scalar(
-            L::float_mul_scalar(self.t.clone(), a.into()),
-            b.into(),
-        ))
-    }
-
-    fn mul_tensor(&self, t: &Tensor<2>) -> Self {
-        self.wrap(L::float_mul(self.t.clone(), Self::lifted(t.clone())))
-    }
-
-    fn matmul(&self, m: &Tensor<2>) -> Self {
-        self.wrap(L::float_matmul(self.t.clone(), Self::lifted(m.clone())))
-    }
-
-    fn device(&self) -> Device {
-        self.device.clone()
-    }
+        .cloned()
+        .collect()
 }
 
 /// Derivatives of the network's heads by recursive reverse mode, in network units: `u`, `p`
 /// are the raw heads and the derivatives are taken along the physical coordinates `coords`
 /// ([N, 1] each, x first), which the network sees mapped by `normalise` (scale, offset).
-/// Fills `u`, `p` and whatever `needs` asks for.
+/// Fills the values of `u` and `p` and whatever `request` asks for.
 pub fn derivatives(
     model: &Network,
     coords: &[Tensor<2>],
     normalise: &[(f64, f64)],
-    needs: Needs,
+    request: &Request,
 ) -> Result<Derivs> {
-    let chains = chains(needs, coords.len());
+    let dims = coords.len();
+    let chains = chains(request, dims);
     let order = chains.iter().map(|c| c.dirs.len()).max().unwrap_or(0);
     let base_coords = coords
         .iter()
@@ -346,41 +246,48 @@ pub fn derivatives(
         let n = t.dims()[0];
         t.reshape([n])
     };
-    let head = |j: usize| {
+    let head_values = |j: usize| {
         wrap(Base::float_slice(
             values.clone(),
             &[Slice::from(..), Slice::from(j..j + 1)],
         ))
     };
-    let mut d = Derivs {
-        u: Some(head(0)),
-        p: Some(head(1)),
-        ..Derivs::default()
+    // A partial along `dirs` is entry `dirs.len() − 1` of any chain that starts with it.
+    let partial = |head: usize, dirs: &[usize]| {
+        let c = chains
+            .iter()
+            .position(|c| c.head == head && c.dirs.starts_with(dirs))
+            .expect("every requested partial has a chain");
+        wrap(raw[c][dirs.len() - 1].clone())
     };
-    // Chains come in the order `chains` builds them; read each entry off its chain and order.
-    let get = |c: usize, k: usize| wrap(raw[c][k].clone());
-    if coords.len() == 1 {
-        if order > 0 {
-            d.u_x = Some(get(0, 0));
+    let field = |head: usize, keys: &BTreeSet<Deriv2>, what: &'static str| {
+        let mut f = Fields::new(what);
+        f.insert(Deriv2::U, head_values(head));
+        for &d in keys {
+            let mut sum: Option<Tensor<1>> = None;
+            for &(c, [a, b]) in d.terms() {
+                let mut dirs = vec![0; a];
+                dirs.extend(std::iter::repeat_n(1, if dims == 1 { 0 } else { b }));
+                let t = if dirs.is_empty() {
+                    head_values(head)
+                } else {
+                    partial(head, &dirs)
+                };
+                let t = if c == 1.0 { t } else { t * c };
+                sum = Some(match sum {
+                    Some(s) => s + t,
+                    None => t,
+                });
+            }
+            f.insert(d, sum.expect("every derivative has a term"));
         }
-        return Ok(d);
-    }
-    if needs.bih || needs.lap || needs.grad {
-        d.u_x = Some(get(0, 0));
-        d.u_y = Some(get(1, 0));
-    }
-    if needs.bih || needs.lap {
-        d.lap = Some(get(0, 1) + get(1, 1));
-    }
-    if needs.bih {
-        d.bih = Some(get(0, 3) + get(1, 3) + get(2, 3) * 2.0);
-    }
-    if needs.grad_p {
-        let first = chains.len() - 2;
-        d.p_x = Some(get(first, 0));
-        d.p_y = Some(get(first + 1, 0));
-    }
-    Ok(d)
+        f
+    };
+    Ok(Derivs {
+        u_data: None,
+        u: field(0, &request.u, "u"),
+        p: field(1, &request.p, "p"),
+    })
 }
 
 /// Builds the tower to level `T`, runs the network once on one copy of the points per chain,
@@ -432,4 +339,56 @@ fn run<T: Level>(
     let mut raw = vec![Vec::new(); chains.len()];
     T::descend(chains, cur, leaves, 0, &mut raw);
     (values, raw)
+}
+
+/// The recursive engine: [`derivatives`] in data units, on every grid point.
+#[derive(Debug)]
+pub(super) struct Recursive {
+    request: Request,
+    device: burn::tensor::Device,
+}
+
+impl Recursive {
+    pub(super) fn new(setup: &Setup<'_>) -> Self {
+        Self {
+            request: setup.request.clone(),
+            device: setup.device.clone(),
+        }
+    }
+}
+
+impl Engine for Recursive {
+    fn margin(&self) -> [usize; 2] {
+        [0, 0]
+    }
+
+    fn derivatives(&self, net: &Net<'_>) -> Result<Derivs> {
+        let raw = derivatives(net.model, net.coords, net.normalise, &self.request)?;
+        let (std, mean) = net.scale;
+        let scale = |f: &Fields,
+                     what,
+                     value: &dyn Fn(Tensor<1>) -> Tensor<1>,
+                     d: &dyn Fn(Tensor<1>) -> Tensor<1>|
+         -> Result<Fields> {
+            let mut out = Fields::new(what);
+            for (k, t) in f.iter() {
+                out.insert(k, if k == Deriv2::U { value(t) } else { d(t) });
+            }
+            Ok(out)
+        };
+        Ok(Derivs {
+            u_data: None,
+            u: scale(&raw.u, "u", &|t| t * std + mean, &|t| t * std)?,
+            p: scale(&raw.p, "p", &|t| t + 1.0, &|t| t)?,
+        })
+    }
+
+    fn known(
+        &self,
+        values: &[f64],
+        keys: &BTreeSet<Deriv2>,
+        exact: &dyn Fn(Deriv2) -> Option<Vec<f64>>,
+    ) -> Result<Fields> {
+        known_exact(values, keys, exact, EngineKind::Recursive, &self.device)
+    }
 }

@@ -1,7 +1,7 @@
 //! Mollifier derivative operators: u = g∗φ_ε and Dᵏu = g∗Dᵏφ_ε as burn convolutions, so that
 //! first-order autodiff for the network weights flows through them.
 //!
-//! Every output is a sum of *chains* of stencil convolutions (see [`crate::stencil`]). Orders ≤ 2
+//! Every output is a sum of *chains* of stencil convolutions (see [`crate::numerics::stencil`]). Orders ≤ 2
 //! are single stencils of g∗φ_ε. Orders 3 and 4 are compositions of first- and second-order
 //! stencils, i.e. exact derivatives of the doubly mollified field g∗φ_ε∗φ_ε: a single sampled
 //! φ⁗ stencil cancels catastrophically in f32 (relative error ≈ 1 for a 39-tap bump on sin 2πx,
@@ -17,12 +17,13 @@ use burn::tensor::{Device, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::kernel::KernelFamily;
-use crate::stencil::{check_size, stencil_1d, stencil_2d_radial};
+use crate::numerics::kernel::KernelFamily;
+use crate::numerics::stencil::{check_size, stencil_1d, stencil_2d_radial};
 
 /// What the operators return near the edge of the grid, where the kernel leaves the data.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum Boundary {
     /// Drop the points whose stencil leaves the grid (the paper's choice): outputs are the
     /// interior, [`Mollifier::margin_1d`]/[`Mollifier::margin_2d`] points shorter on each side.
@@ -63,6 +64,7 @@ impl std::str::FromStr for Boundary {
 /// How the 2D kernel is built from the 1D profile.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum Layout2d {
     /// φ(x)φ(y): two 1D passes, O(K) work per point instead of O(K²).
     #[default]
@@ -135,6 +137,29 @@ impl Deriv2 {
             Self::Xx | Self::Yy | Self::Xy | Self::Laplacian => 2,
             Self::Xxxx | Self::Xxyy | Self::Yyyy | Self::Biharmonic => 4,
         }
+    }
+
+    /// The derivative as a sum of pure partials c·∂ₓᵃ∂ᵧᵇ, as (c, [a, b]): how engines that
+    /// differentiate the network (jets, nested autodiff) assemble it. In 1D, x is the only axis.
+    pub fn terms(self) -> &'static [(f64, [usize; 2])] {
+        match self {
+            Self::U => &[(1.0, [0, 0])],
+            Self::X => &[(1.0, [1, 0])],
+            Self::Y => &[(1.0, [0, 1])],
+            Self::Xx => &[(1.0, [2, 0])],
+            Self::Yy => &[(1.0, [0, 2])],
+            Self::Xy => &[(1.0, [1, 1])],
+            Self::Laplacian => &[(1.0, [2, 0]), (1.0, [0, 2])],
+            Self::Xxxx => &[(1.0, [4, 0])],
+            Self::Xxyy => &[(1.0, [2, 2])],
+            Self::Yyyy => &[(1.0, [0, 4])],
+            Self::Biharmonic => &[(1.0, [4, 0]), (2.0, [2, 2]), (1.0, [0, 4])],
+        }
+    }
+
+    /// Whether the derivative exists on a 1D grid (values and ∂ along the one axis).
+    pub fn is_1d(self) -> bool {
+        self.terms().iter().all(|(_, [_, b])| *b == 0)
     }
 }
 
@@ -552,7 +577,7 @@ fn extrapolation_matrix(window: usize, p: usize) -> Vec<f64> {
     let inverse: Vec<Vec<f64>> = (0..d)
         .map(|col| {
             let e: Vec<f64> = (0..d).map(|r| if r == col { 1.0 } else { 0.0 }).collect();
-            crate::stencil::solve(gram.clone(), e)
+            crate::numerics::stencil::solve(gram.clone(), e)
                 .expect("Vandermonde Gram matrix of ≥ 4 distinct points is regular")
         })
         .collect();

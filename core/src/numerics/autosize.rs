@@ -6,10 +6,10 @@
 //! h⁻ᵏ; a larger one only adds bias. σ comes from the median absolute second difference,
 //! which a smooth signal barely moves: for white noise Δ²y has standard deviation √6·σ.
 
-use crate::dataset::{Dataset, Role};
+use crate::data::dataset::{Dataset, Role};
 use crate::error::{Error, Result};
-use crate::kernel::KernelFamily;
-use crate::stencil::stencil_1d;
+use crate::numerics::kernel::KernelFamily;
+use crate::numerics::stencil::stencil_1d;
 
 /// Smallest size tried.
 const MIN_SIZE: usize = 5;

@@ -2,7 +2,7 @@
 //! non-negative, unit mass, with closed-form derivatives.
 //!
 //! Profiles are written in the normalised coordinate `t = x/ε`; scaling to a physical width ε
-//! (φ_ε(x) = ε⁻ᵈ φ(x/ε), ∂ᵏφ_ε = ε⁻ᵈ⁻ᵏ φ⁽ᵏ⁾) happens in [`crate::stencil`].
+//! (φ_ε(x) = ε⁻ᵈ φ(x/ε), ∂ᵏφ_ε = ε⁻ᵈ⁻ᵏ φ⁽ᵏ⁾) happens in [`crate::numerics::stencil`].
 
 use serde::{Deserialize, Serialize};
 
@@ -11,6 +11,7 @@ use crate::error::{Error, Result};
 /// A kernel family φ. Each is non-negative on its support |t| < 1 and zero outside.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum KernelFamily {
     /// The C∞ bump C·exp(−1/(1−t²)): the paper's "original" kernel, differentiable to any order.
     #[default]

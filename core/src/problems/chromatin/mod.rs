@@ -8,17 +8,23 @@
 //! periodic square [0, L)² with a semi-implicit Fourier scheme (l²∇⁴ and a stabilising S∇²
 //! implicit, the rest explicit) until the steady residual falls below a tolerance.
 
-use std::sync::Arc;
-
 use rand_distr::{Distribution, Normal};
-use rustfft::num_complex::Complex;
-use rustfft::{Fft, FftPlanner};
 use serde::{Deserialize, Serialize};
 
-use super::{Arith, Observation, Size};
-use crate::dataset::{Dataset, Role};
+mod solver;
+
+use burn::tensor::Tensor;
+
+use rustfft::num_complex::Complex;
+use solver::Spectral;
+pub use solver::{Steady, spectral_derivatives, steady_state};
+
+use super::{Arith, Inputs, Known, Observation, Parameter, Problem, Size, meta};
+use crate::data::dataset::{Dataset, Role};
+use crate::data::grid::{Axis, Grid};
+use crate::engine::Request;
 use crate::error::{Error, Result};
-use crate::grid::{Axis, Grid};
+use crate::numerics::mollifier::Deriv2;
 
 /// Γ patterns.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -102,15 +108,6 @@ pub fn nucleoplasm(x: f64, y: f64, domain: f64) -> f64 {
     0.55 + 0.1 * (w * x).cos() * (w * y).cos()
 }
 
-/// f(p) = p(φ_max − p)(φ_max − 2p) and its first two derivatives.
-fn chem(p: f64, a: f64) -> [f64; 3] {
-    [
-        p * (a - p) * (a - 2.0 * p),
-        a * a - 6.0 * a * p + 6.0 * p * p,
-        12.0 * p - 6.0 * a,
-    ]
-}
-
 /// Derivative fields the steady residual needs (all on the same points).
 #[derive(Debug, Clone)]
 pub struct Fields<T> {
@@ -157,104 +154,6 @@ pub fn residual<T: Arith>(p: &Params, v: Fields<T>) -> T {
     lap_mu + reaction
 }
 
-/// 2D FFTs on the periodic n×n grid and the wavenumbers of each mode.
-struct Spectral {
-    n: usize,
-    forward: Arc<dyn Fft<f64>>,
-    inverse: Arc<dyn Fft<f64>>,
-    kx: Vec<f64>,
-    ky: Vec<f64>,
-    k2: Vec<f64>,
-}
-
-impl Spectral {
-    fn new(n: usize, domain: f64) -> Self {
-        let mut planner = FftPlanner::new();
-        let wave = |j: usize| {
-            let j = if j <= n / 2 {
-                j as f64
-            } else {
-                j as f64 - n as f64
-            };
-            std::f64::consts::TAU * j / domain
-        };
-        // First derivatives drop the unpaired Nyquist mode so real fields stay real.
-        let odd = |j: usize| {
-            if n.is_multiple_of(2) && j == n / 2 {
-                0.0
-            } else {
-                wave(j)
-            }
-        };
-        let kx: Vec<f64> = (0..n * n).map(|p| odd(p % n)).collect();
-        let ky: Vec<f64> = (0..n * n).map(|p| odd(p / n)).collect();
-        let k2 = (0..n * n)
-            .map(|p| wave(p % n).powi(2) + wave(p / n).powi(2))
-            .collect();
-        Self {
-            n,
-            forward: planner.plan_fft_forward(n),
-            inverse: planner.plan_fft_inverse(n),
-            kx,
-            ky,
-            k2,
-        }
-    }
-
-    fn transform(&self, data: &mut [Complex<f64>], fft: &Arc<dyn Fft<f64>>) {
-        let n = self.n;
-        fft.process(data);
-        // Columns: transpose, transform rows, transpose back.
-        let mut t = vec![Complex::default(); n * n];
-        for j in 0..n {
-            for i in 0..n {
-                t[i * n + j] = data[j * n + i];
-            }
-        }
-        fft.process(&mut t);
-        for j in 0..n {
-            for i in 0..n {
-                data[j * n + i] = t[i * n + j];
-            }
-        }
-    }
-
-    fn fft(&self, real: &[f64]) -> Vec<Complex<f64>> {
-        let mut c: Vec<Complex<f64>> = real.iter().map(|&v| Complex::new(v, 0.0)).collect();
-        self.transform(&mut c, &self.forward);
-        c
-    }
-
-    fn ifft(&self, mut c: Vec<Complex<f64>>) -> Vec<f64> {
-        self.transform(&mut c, &self.inverse);
-        let scale = 1.0 / (self.n * self.n) as f64;
-        c.into_iter().map(|v| v.re * scale).collect()
-    }
-
-    /// Applies a spectral multiplier to a real field.
-    fn filter(&self, real: &[f64], m: impl Fn(usize) -> Complex<f64>) -> Vec<f64> {
-        let c = self
-            .fft(real)
-            .into_iter()
-            .enumerate()
-            .map(|(p, v)| v * m(p))
-            .collect();
-        self.ifft(c)
-    }
-}
-
-/// Spectral derivatives of a periodic field: [∂ₓ, ∂ᵧ, ∇², ∇⁴].
-pub fn spectral_derivatives(field: &[f64], n: usize, domain: f64) -> [Vec<f64>; 4] {
-    let s = Spectral::new(n, domain);
-    let i = Complex::new(0.0, 1.0);
-    [
-        s.filter(field, |p| i * s.kx[p]),
-        s.filter(field, |p| i * s.ky[p]),
-        s.filter(field, |p| Complex::from(-s.k2[p])),
-        s.filter(field, |p| Complex::from(s.k2[p] * s.k2[p])),
-    ]
-}
-
 /// The Γ field of a case on the n×n periodic grid.
 pub fn gamma_field(case: Case, grid: &Grid, domain: f64, seed: u64) -> Result<Vec<f64>> {
     let w = std::f64::consts::TAU / domain;
@@ -278,94 +177,6 @@ pub fn gamma_field(case: Case, grid: &Grid, domain: f64, seed: u64) -> Result<Ve
                 .collect()
         }
     })
-}
-
-/// Result of a steady-state solve.
-#[derive(Debug, Clone)]
-pub struct Steady {
-    /// φ_d at steady state.
-    pub phi_d: Vec<f64>,
-    /// Time steps taken.
-    pub steps: usize,
-    /// Final max |steady residual|.
-    pub residual: f64,
-}
-
-/// Evolves φ_d from the pointwise equilibrium to the steady state for given Γ and φ_w.
-pub fn steady_state(gamma: &[f64], phi_w: &[f64], n: usize, p: &Params) -> Result<Steady> {
-    if gamma.len() != n * n || phi_w.len() != n * n {
-        return Err(Error::Invalid(format!(
-            "Γ and φ_w need n² = {} values",
-            n * n
-        )));
-    }
-    if let Some(g) = gamma.iter().find(|g| !(g.is_finite() && **g >= 0.0)) {
-        return Err(Error::Invalid(format!(
-            "Γ must be finite and ≥ 0 (found {g})"
-        )));
-    }
-    let s = Spectral::new(n, p.domain);
-    let gmax = gamma.iter().cloned().fold(0.0, f64::max);
-    // Explicit reaction is stable for dt·(Γ+1) < 2; half that keeps the low modes monotone.
-    let dt = (1.0 / (gmax + 1.0)).min(0.5);
-    let stab = 1.0; // ≥ max ∂c/∂φ_d ≈ 0.75 makes the explicit chemical term stable
-    let l2 = p.l * p.l;
-    let source: Vec<f64> = gamma
-        .iter()
-        .zip(phi_w)
-        .map(|(g, w)| (g - 1.0) * (1.0 - w))
-        .collect();
-    let mut phi: Vec<f64> = gamma
-        .iter()
-        .zip(phi_w)
-        .map(|(g, w)| (g - 1.0) * (1.0 - w) / (g + 1.0))
-        .collect();
-    let mut residual = f64::INFINITY;
-    for step in 0..=p.max_steps {
-        let c: Vec<f64> = phi
-            .iter()
-            .zip(phi_w)
-            .map(|(d, w)| {
-                let (ph, pe) = ((1.0 - w + d) / 2.0, (1.0 - w - d) / 2.0);
-                -pe + chem(ph, p.phi_max)[0]
-            })
-            .collect();
-        let r: Vec<f64> = phi
-            .iter()
-            .zip(gamma)
-            .zip(&source)
-            .map(|((d, g), s0)| s0 - (g + 1.0) * d)
-            .collect();
-        let (c_hat, r_hat, phi_hat) = (s.fft(&c), s.fft(&r), s.fft(&phi));
-        let res_hat: Vec<Complex<f64>> = (0..n * n)
-            .map(|q| -(c_hat[q] + phi_hat[q] * (l2 * s.k2[q])) * s.k2[q] + r_hat[q])
-            .collect();
-        residual = s.ifft(res_hat).iter().fold(0.0, |m, v| m.max(v.abs()));
-        if residual < p.tolerance {
-            return Ok(Steady {
-                phi_d: phi,
-                steps: step,
-                residual,
-            });
-        }
-        if !residual.is_finite() {
-            return Err(Error::Invalid(format!(
-                "chromatin simulation diverged at step {step}"
-            )));
-        }
-        let next: Vec<Complex<f64>> = (0..n * n)
-            .map(|q| {
-                let k2 = s.k2[q];
-                (phi_hat[q] + (-c_hat[q] * k2 + phi_hat[q] * (stab * k2) + r_hat[q]) * dt)
-                    / (1.0 + dt * stab * k2 + dt * l2 * k2 * k2)
-            })
-            .collect();
-        phi = s.ifft(next);
-    }
-    Err(Error::Invalid(format!(
-        "chromatin simulation did not reach the steady tolerance {:e} in {} steps (residual {residual:e})",
-        p.tolerance, p.max_steps
-    )))
 }
 
 /// Simulates a case; the dataset holds `phi_d` (observed), `mask`, `phi_d_clean` and `gamma`
@@ -403,6 +214,129 @@ pub fn simulate(case: Case, size: Size, p: &Params, obs: &Observation) -> Result
     ds.set_meta("steps", steady.steps);
     ds.set_meta("steady_residual", steady.residual);
     Ok(ds)
+}
+
+/// Chromatin reaction–diffusion with its model constants.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Chromatin {
+    /// Model constants.
+    pub params: Params,
+}
+
+impl Problem for Chromatin {
+    fn name(&self) -> &'static str {
+        "chromatin"
+    }
+    fn description(&self) -> &'static str {
+        "Fourth-order chromatin reaction–diffusion: infer the reaction rate Γ(x, y)"
+    }
+    fn observed(&self) -> &'static str {
+        "phi_d"
+    }
+    fn parameter(&self) -> Option<Parameter> {
+        Some(Parameter {
+            truth: "gamma",
+            meaning: "reaction rate Γ(x, y)",
+        })
+    }
+    fn request(&self) -> Request {
+        Request::new(
+            [Deriv2::X, Deriv2::Y, Deriv2::Laplacian, Deriv2::Biharmonic],
+            [],
+        )
+    }
+    fn known(&self) -> Vec<Known> {
+        vec![Known {
+            field: "phi_w",
+            derivs: [Deriv2::U, Deriv2::X, Deriv2::Y, Deriv2::Laplacian].into(),
+        }]
+    }
+    fn residual(&self, f: &Inputs<'_>) -> Result<Tensor<1>> {
+        let w = |d| f.known("phi_w", d);
+        Ok(residual(
+            &self.params,
+            Fields {
+                phi_d: f.u.get(Deriv2::U)?,
+                phi_d_x: f.u.get(Deriv2::X)?,
+                phi_d_y: f.u.get(Deriv2::Y)?,
+                lap_phi_d: f.u.get(Deriv2::Laplacian)?,
+                bih_phi_d: f.u.get(Deriv2::Biharmonic)?,
+                phi_w: w(Deriv2::U)?,
+                phi_w_x: w(Deriv2::X)?,
+                phi_w_y: w(Deriv2::Y)?,
+                lap_phi_w: w(Deriv2::Laplacian)?,
+                gamma: f.p.get(Deriv2::U)?,
+            },
+        ))
+    }
+    fn residual_scale(&self, _ds: &Dataset, observed: &[f64], spread: f64) -> Result<f64> {
+        Ok(2.0 * spread.max(super::rms(observed)))
+    }
+    fn bind(&self, ds: &Dataset, _notes: &mut Vec<String>) -> Result<Box<dyn Problem>> {
+        let params = Params {
+            phi_max: meta(ds, "phi_max")?,
+            l: meta(ds, "l")?,
+            domain: meta(ds, "domain")?,
+            ..Params::default()
+        };
+        check_periodic_square(ds, params.domain)?;
+        Ok(Box::new(Self { params }))
+    }
+    fn cases(&self) -> &'static [&'static str] {
+        &["patterned", "constant-1", "lognormal"]
+    }
+    fn simulate(&self, case: Option<&str>, size: Size, obs: &Observation) -> Result<Dataset> {
+        simulate(
+            case.unwrap_or("patterned").parse()?,
+            size,
+            &self.params,
+            obs,
+        )
+    }
+    /// φ_w is periodic on the simulation square: its spectral derivatives are exact.
+    fn exact_known(&self, field: &str, values: &[f64], grid: &Grid, d: Deriv2) -> Option<Vec<f64>> {
+        if field != "phi_w" {
+            return None;
+        }
+        let [dx, dy, lap, bih] = spectral_derivatives(values, grid.x().n, self.params.domain);
+        match d {
+            Deriv2::X => Some(dx),
+            Deriv2::Y => Some(dy),
+            Deriv2::Laplacian => Some(lap),
+            Deriv2::Biharmonic => Some(bih),
+            _ => None,
+        }
+    }
+}
+
+/// Chromatin lives on a periodic square [0, domain)² of n × n points with step domain / n:
+/// its spectral derivatives (autodiff engines) and the simulator assume exactly that, so any
+/// other grid is refused here instead of failing deep inside the spectral path.
+fn check_periodic_square(ds: &Dataset, domain: f64) -> Result<()> {
+    let bad = |m: String| Err(Error::data("dataset.json", m));
+    let [y, x] = ds.grid.axes.as_slice() else {
+        return bad(format!(
+            "chromatin needs a 2D grid (got {} axes)",
+            ds.grid.ndim()
+        ));
+    };
+    if y.n != x.n {
+        return bad(format!(
+            "chromatin is solved on a periodic square: the grid is {} × {} points, it must be n × n",
+            y.n, x.n
+        ));
+    }
+    for a in [y, x] {
+        let span = a.n as f64 * a.step;
+        if !(domain.is_finite() && domain > 0.0) || (span - domain).abs() > 1e-6 * domain {
+            return bad(format!(
+                "chromatin's periodic domain is {domain}, but axis '{}' covers {} points × step {} = {span} \
+                 (a periodic grid holds n points with step domain / n, the end point left out)",
+                a.name, a.n, a.step
+            ));
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

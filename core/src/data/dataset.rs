@@ -5,9 +5,9 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::data::grid::Grid;
+use crate::data::io::{Array, NODE_TOLERANCE, Precision};
 use crate::error::{Error, Result};
-use crate::grid::Grid;
-use crate::io::{Array, NODE_TOLERANCE, Precision};
 
 /// A table's own coordinates must be the manifest's grid, node for node (within the tolerance
 /// tables are read with): a field exported on another grid is refused, not reshaped onto it.
@@ -199,7 +199,7 @@ impl Dataset {
             let array = Array::new(self.grid.shape(), f.values.clone())?;
             files.push((
                 file.clone(),
-                crate::io::encode(&array, &file, Precision::F64)?,
+                crate::data::io::encode(&array, &file, Precision::F64)?,
             ));
         }
         let json = serde_json::to_vec_pretty(&self.manifest())
@@ -234,7 +234,7 @@ impl Dataset {
                     format!("field '{name}' points outside the folder: '{}'", mf.file),
                 ));
             }
-            let (coords, array) = crate::io::decode(&read(&mf.file)?, &mf.file)?;
+            let (coords, array) = crate::data::io::decode(&read(&mf.file)?, &mf.file)?;
             if let Some(table) = coords {
                 check_same_grid(&table, &ds.grid, &mf.file)?;
             }
@@ -258,9 +258,9 @@ impl Dataset {
     #[cfg(not(target_arch = "wasm32"))]
     pub fn save(&self, dir: &std::path::Path) -> Result<()> {
         let files = self.to_files()?;
-        crate::io::create_dir_all(dir)?;
+        crate::data::io::create_dir_all(dir)?;
         for (name, bytes) in files {
-            crate::io::write_atomic(&dir.join(name), &bytes)?;
+            crate::data::io::write_atomic(&dir.join(name), &bytes)?;
         }
         Ok(())
     }

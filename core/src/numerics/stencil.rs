@@ -12,7 +12,7 @@
 //! For k = 0 this is exactly the renormalisation Σφ·hᵈ = 1.
 
 use crate::error::{Error, Result};
-use crate::kernel::{Kernel, KernelFamily};
+use crate::numerics::kernel::{Kernel, KernelFamily};
 
 /// Validates a kernel size in points: odd (centred) and at least 3.
 pub fn check_size(size: usize) -> Result<()> {

@@ -1,0 +1,83 @@
+//! The autodiff baseline: derivatives of the network with respect to its input coordinates,
+//! propagated forward through the network as truncated Taylor series (jets), on every grid
+//! point. Data fields cannot be differentiated this way: their derivatives come from the
+//! problem's exact ones.
+
+use std::collections::BTreeSet;
+
+use burn::tensor::{Device, Tensor};
+
+use super::{Derivs, Engine, EngineKind, Fields, Net, Request, Setup, flat, known_exact};
+use crate::error::Result;
+use crate::numerics::jet::{Jet, JetLayout};
+use crate::numerics::mollifier::Deriv2;
+
+#[derive(Debug)]
+pub(super) struct Taylor {
+    request: Request,
+    device: Device,
+}
+
+impl Taylor {
+    pub(super) fn new(setup: &Setup<'_>) -> Self {
+        Self {
+            request: setup.request.clone(),
+            device: setup.device.clone(),
+        }
+    }
+}
+
+/// The derivatives `keys` (and the value) of a jet, assembled from its pure partials.
+fn collect(jet: &Jet<2>, keys: &BTreeSet<Deriv2>, what: &'static str) -> Result<Fields> {
+    let mut f = Fields::new(what);
+    f.insert(Deriv2::U, flat(jet.value()));
+    for &d in keys {
+        let mut sum: Option<Tensor<1>> = None;
+        for &(c, [a, b]) in d.terms() {
+            let t = flat(jet.derivative(a, b)?) * c;
+            sum = Some(match sum {
+                Some(s) => s + t,
+                None => t,
+            });
+        }
+        f.insert(d, sum.expect("every derivative has a term"));
+    }
+    Ok(f)
+}
+
+impl Engine for Taylor {
+    fn margin(&self) -> [usize; 2] {
+        [0, 0]
+    }
+
+    fn derivatives(&self, net: &Net<'_>) -> Result<Derivs> {
+        let layout = JetLayout::new(net.coords.len(), self.request.order())?;
+        let inputs: Vec<Jet<2>> = net
+            .coords
+            .iter()
+            .zip(net.normalise)
+            .enumerate()
+            .map(|(k, (c, (s, o)))| {
+                Ok(Jet::coordinate(&layout, c.clone(), k)?.map_linear(|c| c * *s, |c| c + *o))
+            })
+            .collect::<Result<_>>()?;
+        let out = net.model.forward(&inputs);
+        let (std, mean) = net.scale;
+        let u = out.map_linear(|c| c.narrow(1, 0, 1) * std, |c| c + mean);
+        let p = out.map_linear(|c| c.narrow(1, 1, 1), |c| c + 1.0);
+        Ok(Derivs {
+            u_data: None,
+            u: collect(&u, &self.request.u, "u")?,
+            p: collect(&p, &self.request.p, "p")?,
+        })
+    }
+
+    fn known(
+        &self,
+        values: &[f64],
+        keys: &BTreeSet<Deriv2>,
+        exact: &dyn Fn(Deriv2) -> Option<Vec<f64>>,
+    ) -> Result<Fields> {
+        known_exact(values, keys, exact, EngineKind::Taylor, &self.device)
+    }
+}

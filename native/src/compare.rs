@@ -1,0 +1,87 @@
+//! `mollify compare`: the same data trained by several engines, each in its own process,
+//! side by side in a table and plots.
+
+use mollify_core::engine::EngineKind;
+
+use crate::cli::CompareArgs;
+use crate::error::CliError;
+use crate::{plot, run, table};
+
+pub(crate) fn run(args: CompareArgs, quiet: bool) -> Result<(), CliError> {
+    let mut run_args = args.run.clone();
+    if run_args.steps.is_none() && run_args.config.is_none() {
+        // The quick demo: enough steps to separate the engines in a few minutes on a CPU.
+        run_args.steps = Some(1000);
+    }
+    let base = run::resolve(&run_args, Some(&args.data), None)?;
+    let ds = crate::data::load(&base.data)?;
+    let mut engines = args.engines.clone();
+    if args.fd && !engines.contains(&EngineKind::FiniteDifference) {
+        engines.push(EngineKind::FiniteDifference);
+    }
+    let data_dir = args.out.join("data");
+    ds.save(&data_dir)?;
+    let mut summaries = Vec::new();
+    let mut curves = Vec::new();
+    let mut fields = Vec::new();
+    for engine in engines {
+        let mut config = base.clone();
+        config.engine = engine;
+        let out = args.out.join(engine.name());
+        tracing::info!("{}: training into {}", engine.name(), out.display());
+        // Each engine in its own process, so each peak memory is its own.
+        let s = run::spawn_train(&data_dir, &ds, &config, &out, &[], quiet)?;
+        // A failed engine is a failed row; the others are still compared.
+        if s.has_results() {
+            curves.push((
+                s.engine.clone(),
+                plot::read_losses(&out.join("metrics.csv"))?,
+            ));
+            let (_, p) = mollify_core::data::io::read_path(&out.join("parameter.npy"))?;
+            fields.push((s.engine.clone(), p.data));
+        }
+        summaries.push(s);
+    }
+    table::print(&summaries);
+    let md = table::markdown(&summaries);
+    mollify_core::data::io::write_atomic(&args.out.join("compare.md"), md.as_bytes())?;
+    let json =
+        serde_json::to_string_pretty(&summaries).map_err(|e| CliError::Other(e.to_string()))?;
+    mollify_core::data::io::write_atomic(&args.out.join("compare.json"), json.as_bytes())?;
+    plot::losses(&args.out.join("loss.svg"), &curves)?;
+    // The truth, where the data has it, by the name the problem gives it.
+    let truth = mollify_core::problems::builtin(&ds.problem)
+        .ok()
+        .and_then(|p| p.parameter())
+        .and_then(|p| ds.fields.get(p.truth))
+        .map(|f| f.values.clone());
+    let mut panels: Vec<plot::Panel<'_>> = fields
+        .iter()
+        .map(|(name, v)| plot::Panel {
+            title: name.clone(),
+            values: v,
+        })
+        .collect();
+    if let Some(t) = &truth {
+        panels.push(plot::Panel {
+            title: "truth".into(),
+            values: t,
+        });
+    }
+    plot::fields(&args.out.join("parameter.svg"), &panels, &ds.grid.shape())?;
+    println!("results in {}", args.out.display());
+    let failed: Vec<&str> = summaries
+        .iter()
+        .filter(|s| !s.has_results())
+        .map(|s| s.engine.as_str())
+        .collect();
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        Err(CliError::Other(format!(
+            "engine(s) failed: {} (their messages are above; results of the others in {})",
+            failed.join(", "),
+            args.out.display()
+        )))
+    }
+}
