@@ -90,9 +90,10 @@ impl DataConfig {
     }
 }
 
-/// Kernel size in grid points, or chosen from the data's noise.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(try_from = "SizeRepr", into = "SizeRepr")]
+/// Kernel size in grid points, or chosen from the data's noise. In TOML and JSON a number or
+/// `"auto"`; in binary formats (the browser worker's messages) a plain tagged enum, since
+/// those cannot read an untagged one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KernelSize {
     /// Chosen by [`crate::numerics::autosize`] from the data (a run saves the size it chose).
     Auto,
@@ -105,6 +106,40 @@ pub enum KernelSize {
 enum SizeRepr {
     Points(usize),
     Word(String),
+}
+
+/// The binary form.
+#[derive(Serialize, Deserialize)]
+enum SizeTagged {
+    Auto,
+    Points(usize),
+}
+
+impl Serialize for KernelSize {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        if s.is_human_readable() {
+            SizeRepr::from(*self).serialize(s)
+        } else {
+            match *self {
+                Self::Auto => SizeTagged::Auto,
+                Self::Points(n) => SizeTagged::Points(n),
+            }
+            .serialize(s)
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for KernelSize {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        if d.is_human_readable() {
+            Self::try_from(SizeRepr::deserialize(d)?).map_err(serde::de::Error::custom)
+        } else {
+            Ok(match SizeTagged::deserialize(d)? {
+                SizeTagged::Auto => Self::Auto,
+                SizeTagged::Points(n) => Self::Points(n),
+            })
+        }
+    }
 }
 
 impl TryFrom<SizeRepr> for KernelSize {
