@@ -1,5 +1,5 @@
-//! One training run per engine on the data a configuration names (default: the quick steady
-//! heat problem), native CPU, through the core's driver with a printing hook:
+//! One training run per engine on the built-in problem a configuration names (default: the
+//! quick steady heat problem), native CPU, through the core's driver with a printing hook:
 //! `cargo run -p mollify-core --example train_heat -- [config.toml] [engine...]`.
 //! The configuration file is the one `mollify train --config` reads and every run saves.
 

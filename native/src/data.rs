@@ -26,15 +26,11 @@ pub(crate) fn load(data: &DataConfig) -> Result<Dataset, CliError> {
     if path.is_dir() {
         return Ok(Dataset::load(path)?);
     }
-    if mollify_core::problems::builtin(&data.source).is_err() {
-        let names: Vec<&str> = mollify_core::problems::builtins()
-            .iter()
-            .map(|p| p.name())
-            .collect();
+    // The core's error lists the built-in problems.
+    if let Err(e) = mollify_core::problems::builtin(&data.source) {
         return Err(CliError::Input(format!(
-            "--data '{}' is neither a dataset folder nor a built-in problem ({})",
-            data.source,
-            names.join(", ")
+            "--data '{}' is neither a dataset folder nor a built-in problem: {e}",
+            data.source
         )));
     }
     Ok(data.simulate()?)

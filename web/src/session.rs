@@ -148,13 +148,14 @@ impl Session {
     }
 
     fn build(&mut self, settings: Settings, ds: Dataset) -> Result<Ready, String> {
-        let estimated_noise = match settings.kernel_size {
-            KernelSize::Points(_) => None,
-            KernelSize::Auto => Some(
-                autosize::for_dataset(settings.kernel, &ds)
-                    .map_err(|e| e.to_string())?
-                    .sigma,
-            ),
+        // `auto` resolved once for all panels (each trainer would otherwise choose again).
+        let (kernel_size, estimated_noise) = match settings.kernel_size {
+            KernelSize::Points(n) => (n, None),
+            KernelSize::Auto => {
+                let auto =
+                    autosize::for_dataset(settings.kernel, &ds).map_err(|e| e.to_string())?;
+                (auto.size, Some(auto.sigma))
+            }
         };
         let shape = match ds.grid.shape()[..] {
             [n] => [1, n],
@@ -167,7 +168,9 @@ impl Session {
         }
         let mut panels = Vec::new();
         for engine in engines {
-            let trainer = Trainer::new(&ds, settings.run_config(engine), &self.backend.device)
+            let mut config = settings.run_config(engine);
+            config.mollifier.size = KernelSize::Points(kernel_size);
+            let trainer = Trainer::new(&ds, config, &self.backend.device)
                 .map_err(|e| format!("{}: {e}", engine.name()))?;
             panels.push(Panel {
                 engine,
@@ -177,11 +180,6 @@ impl Session {
             });
         }
         let first = &panels[0].trainer;
-        // The size the trainers use, `auto` resolved from the data.
-        let kernel_size = match first.config().mollifier.size {
-            KernelSize::Points(n) => n,
-            KernelSize::Auto => unreachable!("a trainer resolves an auto kernel size"),
-        };
         let ready = Ready {
             backend: self.backend.name.into(),
             fallback_reason: self.backend.fallback_reason.clone(),

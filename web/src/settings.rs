@@ -29,13 +29,6 @@ fn parse_kernel_size(s: &str) -> Result<KernelSize, String> {
     }
 }
 
-fn kernel_size_name(k: KernelSize) -> String {
-    match k {
-        KernelSize::Auto => "auto".into(),
-        KernelSize::Points(n) => n.to_string(),
-    }
-}
-
 /// Everything the controls set.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Settings {
@@ -110,7 +103,7 @@ impl Settings {
             self.noise,
             self.fraction,
             self.kernel.name(),
-            kernel_size_name(self.kernel_size),
+            self.kernel_size,
             self.arch.name(),
             self.seed,
             u8::from(self.fd),

@@ -5,9 +5,9 @@
 
 use std::collections::BTreeSet;
 
-use burn::tensor::{Tensor, TensorData};
+use burn::tensor::Tensor;
 
-use super::{Derivs, Engine, Fields, Net, Setup, crop, flat};
+use super::{Derivs, Engine, Fields, Net, Setup, crop, flat, tensor2};
 use crate::error::{Error, Result};
 use crate::numerics::mollifier::Deriv2;
 
@@ -148,7 +148,10 @@ impl Engine for Fd {
         keys: &BTreeSet<Deriv2>,
         _exact: &dyn Fn(Deriv2) -> Option<Vec<f64>>,
     ) -> Result<Fields> {
-        let f = Tensor::<2>::from_data(TensorData::new(values.to_vec(), self.shape), &self.device);
-        self.apply(&f, keys, "a known field")
+        self.apply(
+            &tensor2(values, self.shape, &self.device),
+            keys,
+            "a known field",
+        )
     }
 }

@@ -137,6 +137,14 @@ impl Fields {
         self.map.iter().map(|(d, t)| (*d, t.clone()))
     }
 
+    /// The same derivatives, each transformed by `f(key, tensor)`.
+    pub fn map(self, f: impl Fn(Deriv2, Tensor<1>) -> Tensor<1>) -> Self {
+        Self {
+            what: self.what,
+            map: self.map.into_iter().map(|(d, t)| (d, f(d, t))).collect(),
+        }
+    }
+
     /// The derivative `d`, or an error naming it (an engine that ignored its request).
     pub fn get(&self, d: Deriv2) -> Result<Tensor<1>> {
         self.map.get(&d).cloned().ok_or_else(|| {
@@ -258,15 +266,20 @@ impl Setup<'_> {
 
     /// Refuses keys a 1D grid has no meaning for.
     pub(crate) fn check_dims(&self) -> Result<()> {
-        if self.grid.ndim() == 1
-            && let Some(d) = self.all_keys().into_iter().find(|d| !d.is_1d())
-        {
-            return Err(Error::Invalid(format!(
-                "{d:?} was asked for on a 1D grid (only values and ∂ along its axis exist)"
-            )));
-        }
-        Ok(())
+        check_dims(self.grid.ndim(), self.all_keys())
     }
+}
+
+/// Refuses derivatives a grid of `dims` axes has no meaning for.
+pub(crate) fn check_dims(dims: usize, keys: impl IntoIterator<Item = Deriv2>) -> Result<()> {
+    if dims == 1
+        && let Some(d) = keys.into_iter().find(|d| !d.is_1d())
+    {
+        return Err(Error::Invalid(format!(
+            "{d:?} was asked for on a 1D grid (only values and ∂ along its axis exist)"
+        )));
+    }
+    Ok(())
 }
 
 /// Builds the engine `kind` for a residual's request.
@@ -301,6 +314,29 @@ pub(crate) fn grid_shape(grid: &Grid) -> [usize; 2] {
 pub(crate) fn tensor1(v: Vec<f64>, device: &Device) -> Tensor<1> {
     let n = v.len();
     Tensor::from_data(TensorData::new(v, [n]), device)
+}
+
+/// A C-order [ny, nx] field as a tensor.
+pub(crate) fn tensor2(v: &[f64], shape: [usize; 2], device: &Device) -> Tensor<2> {
+    Tensor::from_data(TensorData::new(v.to_vec(), shape), device)
+}
+
+/// `d` assembled from its pure partials (`Deriv2::terms`), for the engines that differentiate
+/// the network and get ∂ₓᵃ∂ᵧᵇ one at a time.
+pub(crate) fn assemble(
+    d: Deriv2,
+    mut partial: impl FnMut([usize; 2]) -> Result<Tensor<1>>,
+) -> Result<Tensor<1>> {
+    let mut sum: Option<Tensor<1>> = None;
+    for &(c, ab) in d.terms() {
+        let t = partial(ab)?;
+        let t = if c == 1.0 { t } else { t * c };
+        sum = Some(match sum {
+            Some(s) => s + t,
+            None => t,
+        });
+    }
+    Ok(sum.expect("every derivative has a term"))
 }
 
 pub(crate) fn crop(t: Tensor<2>, m: [usize; 2]) -> Tensor<2> {

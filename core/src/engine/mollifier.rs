@@ -4,9 +4,9 @@
 
 use std::collections::BTreeSet;
 
-use burn::tensor::{Tensor, TensorData};
+use burn::tensor::Tensor;
 
-use super::{Derivs, Engine, Fields, Net, Setup, crop, flat};
+use super::{Derivs, Engine, Fields, Net, Setup, crop, flat, tensor2};
 use crate::error::Result;
 use crate::numerics::mollifier::{Boundary, Deriv2, Mollifier};
 
@@ -110,10 +110,7 @@ impl Engine for Conv {
         keys: &BTreeSet<Deriv2>,
         _exact: &dyn Fn(Deriv2) -> Option<Vec<f64>>,
     ) -> Result<Fields> {
-        let field = Tensor::<2>::from_data(
-            TensorData::new(values.to_vec(), self.shape),
-            self.op.device(),
-        );
+        let field = tensor2(values, self.shape, self.op.device());
         // A field asked only for its values is used as given (a source term); one asked for
         // derivatives is mollified whole, value included, so the residual sees one smooth field.
         if keys.iter().all(|&d| d == Deriv2::U) {

@@ -5,9 +5,9 @@
 
 use std::collections::BTreeSet;
 
-use burn::tensor::{Device, Tensor};
+use burn::tensor::Device;
 
-use super::{Derivs, Engine, EngineKind, Fields, Net, Request, Setup, flat, known_exact};
+use super::{Derivs, Engine, EngineKind, Fields, Net, Request, Setup, assemble, flat, known_exact};
 use crate::error::Result;
 use crate::numerics::jet::{Jet, JetLayout};
 use crate::numerics::mollifier::Deriv2;
@@ -27,20 +27,12 @@ impl Taylor {
     }
 }
 
-/// The derivatives `keys` (and the value) of a jet, assembled from its pure partials.
+/// The derivatives `keys` (and the value) of a jet.
 fn collect(jet: &Jet<2>, keys: &BTreeSet<Deriv2>, what: &'static str) -> Result<Fields> {
     let mut f = Fields::new(what);
     f.insert(Deriv2::U, flat(jet.value()));
     for &d in keys {
-        let mut sum: Option<Tensor<1>> = None;
-        for &(c, [a, b]) in d.terms() {
-            let t = flat(jet.derivative(a, b)?) * c;
-            sum = Some(match sum {
-                Some(s) => s + t,
-                None => t,
-            });
-        }
-        f.insert(d, sum.expect("every derivative has a term"));
+        f.insert(d, assemble(d, |[a, b]| Ok(flat(jet.derivative(a, b)?)))?);
     }
     Ok(f)
 }

@@ -161,6 +161,15 @@ impl From<KernelSize> for SizeRepr {
     }
 }
 
+impl std::fmt::Display for KernelSize {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Auto => f.write_str("auto"),
+            Self::Points(n) => write!(f, "{n}"),
+        }
+    }
+}
+
 impl std::str::FromStr for KernelSize {
     type Err = Error;
     fn from_str(s: &str) -> Result<Self> {
@@ -191,13 +200,7 @@ pub struct MollifierSettings {
 
 impl Default for MollifierSettings {
     fn default() -> Self {
-        let m = MollifierConfig::default();
-        Self {
-            family: m.family,
-            size: KernelSize::Points(m.size),
-            boundary: m.boundary,
-            layout: m.layout,
-        }
+        MollifierConfig::default().into()
     }
 }
 

@@ -23,7 +23,9 @@ use burn::tensor::{Device, Slice, Tensor};
 
 use std::collections::BTreeSet;
 
-use super::{Derivs, Engine, EngineKind, Fields, Net, Request, Setup, known_exact};
+use super::{
+    Derivs, Engine, EngineKind, Fields, Net, Request, Setup, assemble, check_dims, known_exact,
+};
 use crate::error::{Error, Result};
 use crate::model::Network;
 use crate::numerics::mollifier::Deriv2;
@@ -152,37 +154,36 @@ impl Chain {
     }
 }
 
+/// The axes of the partial ∂ₓᵃ∂ᵧᵇ, outermost first (0 = x, 1 = y).
+fn axes([a, b]: [usize; 2]) -> Vec<usize> {
+    let mut dirs = vec![0; a];
+    dirs.extend(std::iter::repeat_n(1, b));
+    dirs
+}
+
 /// The partials (head, axes) a request is assembled from: one per term of each derivative.
-fn partials(request: &Request, dims: usize) -> Vec<Chain> {
+fn partials(request: &Request) -> Vec<Chain> {
     let heads = [(0, &request.u), (1, &request.p)];
     let mut v: Vec<Chain> = heads
         .iter()
         .flat_map(|(head, keys)| keys.iter().map(move |d| (*head, *d)))
         .flat_map(|(head, d)| {
-            d.terms().iter().map(move |(_, [a, b])| {
-                let mut dirs = vec![0; *a];
-                dirs.extend(std::iter::repeat_n(1, if dims == 1 { 0 } else { *b }));
-                Chain::new(head, &dirs)
-            })
+            d.terms()
+                .iter()
+                .map(move |(_, ab)| Chain::new(head, &axes(*ab)))
         })
         .filter(|c| !c.dirs.is_empty())
         .collect();
-    v.sort_by(|a, b| {
-        (a.head, std::cmp::Reverse(a.dirs.len()), &a.dirs).cmp(&(
-            b.head,
-            std::cmp::Reverse(b.dirs.len()),
-            &b.dirs,
-        ))
-    });
+    v.sort_by_key(|c| (c.head, std::cmp::Reverse(c.dirs.len()), c.dirs.clone()));
     v.dedup();
     v
 }
 
-/// The chains a request takes on `dims` axes (0 = x, 1 = y): its partials, less those read
+/// The chains a request takes (axes 0 = x, 1 = y): its partials, less those read
 /// off a longer chain's lower orders (∂ₓ and ∂ₓₓ come with ∂ₓₓₓₓ). The biharmonic takes
 /// ∂ₓₓₓₓ + 2∂ₓₓᵧᵧ + ∂ᵧᵧᵧᵧ as a PyTorch PINN spells it.
-pub fn chains(request: &Request, dims: usize) -> Vec<Chain> {
-    let all = partials(request, dims);
+pub fn chains(request: &Request) -> Vec<Chain> {
+    let all = partials(request);
     all.iter()
         .filter(|c| {
             !all.iter().any(|o| {
@@ -203,8 +204,8 @@ pub fn derivatives(
     normalise: &[(f64, f64)],
     request: &Request,
 ) -> Result<Derivs> {
-    let dims = coords.len();
-    let chains = chains(request, dims);
+    check_dims(coords.len(), request.u.iter().chain(&request.p).copied())?;
+    let chains = chains(request);
     let order = chains.iter().map(|c| c.dirs.len()).max().unwrap_or(0);
     let base_coords = coords
         .iter()
@@ -252,11 +253,16 @@ pub fn derivatives(
             &[Slice::from(..), Slice::from(j..j + 1)],
         ))
     };
-    // A partial along `dirs` is entry `dirs.len() − 1` of any chain that starts with it.
-    let partial = |head: usize, dirs: &[usize]| {
+    // ∂ₓᵃ∂ᵧᵇ of a head: its values for a = b = 0, else entry a + b − 1 of any chain that
+    // starts with its axes.
+    let partial = |head: usize, ab: [usize; 2]| {
+        let dirs = axes(ab);
+        if dirs.is_empty() {
+            return head_values(head);
+        }
         let c = chains
             .iter()
-            .position(|c| c.head == head && c.dirs.starts_with(dirs))
+            .position(|c| c.head == head && c.dirs.starts_with(&dirs))
             .expect("every requested partial has a chain");
         wrap(raw[c][dirs.len() - 1].clone())
     };
@@ -264,29 +270,14 @@ pub fn derivatives(
         let mut f = Fields::new(what);
         f.insert(Deriv2::U, head_values(head));
         for &d in keys {
-            let mut sum: Option<Tensor<1>> = None;
-            for &(c, [a, b]) in d.terms() {
-                let mut dirs = vec![0; a];
-                dirs.extend(std::iter::repeat_n(1, if dims == 1 { 0 } else { b }));
-                let t = if dirs.is_empty() {
-                    head_values(head)
-                } else {
-                    partial(head, &dirs)
-                };
-                let t = if c == 1.0 { t } else { t * c };
-                sum = Some(match sum {
-                    Some(s) => s + t,
-                    None => t,
-                });
-            }
-            f.insert(d, sum.expect("every derivative has a term"));
+            f.insert(d, assemble(d, |ab| Ok(partial(head, ab)))?);
         }
-        f
+        Ok::<_, Error>(f)
     };
     Ok(Derivs {
         u_data: None,
-        u: field(0, &request.u, "u"),
-        p: field(1, &request.p, "p"),
+        u: field(0, &request.u, "u")?,
+        p: field(1, &request.p, "p")?,
     })
 }
 
@@ -365,21 +356,17 @@ impl Engine for Recursive {
     fn derivatives(&self, net: &Net<'_>) -> Result<Derivs> {
         let raw = derivatives(net.model, net.coords, net.normalise, &self.request)?;
         let (std, mean) = net.scale;
-        let scale = |f: &Fields,
-                     what,
-                     value: &dyn Fn(Tensor<1>) -> Tensor<1>,
-                     d: &dyn Fn(Tensor<1>) -> Tensor<1>|
-         -> Result<Fields> {
-            let mut out = Fields::new(what);
-            for (k, t) in f.iter() {
-                out.insert(k, if k == Deriv2::U { value(t) } else { d(t) });
-            }
-            Ok(out)
-        };
+        // Network units → data units: u = std·head + mean, p = head + 1.
         Ok(Derivs {
             u_data: None,
-            u: scale(&raw.u, "u", &|t| t * std + mean, &|t| t * std)?,
-            p: scale(&raw.p, "p", &|t| t + 1.0, &|t| t)?,
+            u: raw.u.map(|d, t| {
+                if d == Deriv2::U {
+                    t * std + mean
+                } else {
+                    t * std
+                }
+            }),
+            p: raw.p.map(|d, t| if d == Deriv2::U { t + 1.0 } else { t }),
         })
     }
 
