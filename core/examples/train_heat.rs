@@ -9,7 +9,8 @@ use mollify_core::engine::EngineKind;
 use mollify_core::train::driver::{self, Control, Hooks, StepBudget};
 use mollify_core::train::{RunConfig, StepReport, Trainer};
 
-/// Prints the losses and the recovered field's correlations five times per run.
+/// Prints the losses and the recovered field's correlations (the parameter's, the
+/// intermediate derivative's) five times per run.
 struct Print {
     every: usize,
 }
@@ -19,14 +20,17 @@ impl Hooks for Print {
         if r.step.is_multiple_of(self.every) {
             let m = block_on(t.metrics())?;
             println!(
-                "{:>9} step {:>5}: loss {:.3e} (data {:.3e}, pde {:.3e}), corr {}, ∇² corr {}",
+                "{:>9} step {:>5}: loss {:.3e} (data {:.3e}, pde {:.3e}), corr {}, ∂u corr {}",
                 t.config().engine.name(),
                 r.step,
                 r.loss,
                 r.data_loss,
                 r.pde_loss,
-                m.map_or("–".into(), |m| format!("{:.3}", m.correlation)),
-                m.and_then(|m| m.laplacian_correlation)
+                m.as_ref()
+                    .and_then(|m| m.correlation())
+                    .map_or("–".into(), |c| format!("{c:.3}")),
+                m.as_ref()
+                    .and_then(|m| m.intermediate_correlation())
                     .map_or("–".into(), |c| format!("{c:.3}")),
             );
         }
@@ -65,7 +69,8 @@ fn main() -> mollify_core::Result<()> {
             "RESULT {} steps {}: correlation {}, {:.1} ms/step, peak memory {:.0} MiB",
             engine.name(),
             trainer.steps_taken(),
-            m.map_or("–".into(), |m| format!("{:.3}", m.correlation)),
+            m.and_then(|m| m.correlation())
+                .map_or("–".into(), |c| format!("{c:.3}")),
             out.ms_per_step(),
             trainer.peak_memory_bytes().unwrap_or(0) as f64 / (1024.0 * 1024.0)
         );

@@ -1,88 +1,238 @@
-//! `mollify bench`: the paper's Table 2 grid — problems × architectures × engines, N seeds —
-//! and the cost sweeps (per-step time and peak memory vs depth and vs grid size, and across
-//! derivative orders 1, 2, 4 through the three problems). Every cell is a `mollify train`
-//! child process, so each peak memory is its own.
+//! `mollify bench`: the paper's evaluation. A Table 2 block (problems × architectures ×
+//! engines at one noise level), noise sweeps (observation noise; the Langevin forcing noise σ),
+//! N seeds per cell varying the network's and the data's seed, and the cost sweeps (per-step
+//! time and peak memory vs depth, grid and derivative order). Every cell is a `mollify train`
+//! child process, so each peak memory and each crash is its own; a cell's row goes to
+//! results.csv as soon as it finishes, a failed or over-budget cell is a row with its status,
+//! and the bench goes on. [`report`] turns the rows into results.md.
 
-use std::path::Path;
+mod report;
 
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use mollify_core::data::dataset::Dataset;
 use mollify_core::engine::EngineKind;
 use mollify_core::model::Arch;
-use serde::Serialize;
-
 use mollify_core::problems::Size;
 use mollify_core::train::RunConfig;
 use mollify_core::train::config::DataConfig;
+use serde::{Deserialize, Serialize};
 
 use crate::cli::BenchArgs;
 use crate::error::CliError;
-use crate::plot;
 use crate::run::{self, Summary};
 
-/// Sizes and budgets of a preset.
-#[derive(Debug, Clone, Copy)]
+/// Sizes, budgets and sweeps of a preset.
+#[derive(Debug, Clone)]
 struct Preset {
     size: Size,
     steps: usize,
     width: usize,
     depth: usize,
+    seeds: u64,
+    /// Architectures of the Table 2 block.
+    archs: &'static [Arch],
+    /// Observation noise of the Table 2 block.
+    table_noise: f64,
+    /// Observation noise levels of the noise sweep.
+    noise: Vec<f64>,
+    /// Langevin forcing noise levels σ.
+    sigma: &'static [f64],
     /// Wall-clock budget per cell: a cell that would take longer stops there and says so.
     budget: f64,
-    /// Steps of each sweep point (enough for a steady per-step time).
+    /// Steps of each cost-sweep point (enough for a steady per-step time).
     sweep_steps: usize,
     sweep_depths: [usize; 3],
 }
 
-const QUICK: Preset = Preset {
-    size: Size::Quick,
-    steps: 1000,
-    width: 64,
-    depth: 4,
-    budget: 45.0,
-    sweep_steps: 6,
-    sweep_depths: [7, 11, 15],
-};
+fn preset(name: &str) -> Result<Preset, CliError> {
+    match name {
+        "quick" => Ok(Preset {
+            size: Size::Quick,
+            steps: 1000,
+            width: 64,
+            depth: 4,
+            seeds: 5,
+            archs: &[Arch::Pinn],
+            table_noise: 0.05,
+            noise: vec![0.0, 0.01, 0.05, 0.1, 0.2],
+            sigma: &[0.1, 0.25, 0.5, 1.0],
+            budget: 240.0,
+            sweep_steps: 6,
+            sweep_depths: [7, 11, 15],
+        }),
+        "paper" => Ok(Preset {
+            size: Size::Paper,
+            steps: 1000,
+            width: 250,
+            depth: 10,
+            seeds: 5,
+            archs: &Arch::ALL,
+            table_noise: 0.05,
+            noise: vec![0.0, 0.01, 0.05, 0.1, 0.2],
+            sigma: &[0.1, 0.25, 0.5, 1.0],
+            budget: 3600.0,
+            sweep_steps: 10,
+            sweep_depths: [7, 11, 15],
+        }),
+        other => Err(CliError::Input(format!(
+            "unknown preset '{other}' (expected quick or paper)"
+        ))),
+    }
+}
 
-const PAPER: Preset = Preset {
-    size: Size::Paper,
-    steps: 1000,
-    width: 250,
-    depth: 10,
-    budget: 3600.0,
-    sweep_steps: 10,
-    sweep_depths: [7, 11, 15],
-};
+/// Which part of the bench a cell belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum Part {
+    /// The Table 2 block.
+    Table,
+    /// Observation-noise sweep.
+    Noise,
+    /// Langevin forcing-noise (σ) sweep.
+    Sigma,
+    /// Cost vs depth.
+    Depth,
+    /// Cost vs grid.
+    Grid,
+}
 
-/// One row of results.csv.
-#[derive(Debug, Serialize)]
+/// One training run to do.
+#[derive(Debug, Clone)]
+struct Job {
+    part: Part,
+    data: DataConfig,
+    sigma: Option<f64>,
+    arch: Arch,
+    engine: EngineKind,
+    seed: u64,
+    depth: usize,
+    steps: usize,
+    budget: Option<f64>,
+    dir: PathBuf,
+}
+
+/// One row of results.csv: a cell's settings, its status and everything it measured (the
+/// correlations on the interior region, the whole domain's beside them).
+#[derive(Debug, Clone, Serialize, Deserialize)]
 struct Cell {
-    kind: &'static str,
+    part: Part,
     problem: String,
+    case: String,
     arch: String,
     engine: String,
     seed: u64,
+    noise: f64,
+    sigma: Option<f64>,
     order: usize,
     depth: usize,
     grid: String,
+    steps_target: usize,
     steps: usize,
     status: String,
-    correlation: Option<f64>,
-    mean_error: Option<f64>,
-    laplacian_correlation: Option<f64>,
-    relative_l2: Option<f64>,
-    ms_per_step: f64,
+    device: String,
+    memory_counter: String,
+    ms_per_step: Option<f64>,
+    seconds: Option<f64>,
     peak_memory_mib: Option<f64>,
+    correlation: Option<f64>,
+    separable_correlation: Option<f64>,
+    intermediate: Option<String>,
+    intermediate_correlation: Option<f64>,
+    relative_l2: Option<f64>,
+    mean_error: Option<f64>,
+    mean: Option<f64>,
+    truth_mean: Option<f64>,
+    std: Option<f64>,
+    truth_std: Option<f64>,
+    whole_correlation: Option<f64>,
+    whole_intermediate_correlation: Option<f64>,
 }
 
-pub(crate) fn run(args: &BenchArgs, quiet: bool) -> Result<(), CliError> {
-    let mut preset = match args.preset.as_str() {
-        "quick" => QUICK,
-        "paper" => PAPER,
-        other => {
-            return Err(CliError::Input(format!(
-                "unknown preset '{other}' (expected quick or paper)"
-            )));
+impl Cell {
+    fn new(job: &Job, ds: &Dataset, order: usize, s: &Summary) -> Self {
+        let m = s.metrics.as_ref();
+        let p = m.map(|m| m.interior.parameter);
+        Self {
+            part: job.part,
+            problem: ds.problem.clone(),
+            case: ds.case.clone(),
+            arch: job.arch.name().into(),
+            engine: job.engine.name().into(),
+            seed: job.seed,
+            noise: job.data.noise,
+            sigma: job.sigma,
+            order,
+            depth: job.depth,
+            grid: ds
+                .grid
+                .shape()
+                .iter()
+                .map(|n| n.to_string())
+                .collect::<Vec<_>>()
+                .join("×"),
+            steps_target: job.steps,
+            steps: s.steps,
+            status: s.status.clone(),
+            device: s.device.clone(),
+            memory_counter: s.memory_counter.clone(),
+            ms_per_step: Some(s.ms_per_step).filter(|v| v.is_finite()),
+            seconds: Some(s.ms_per_step * s.steps as f64 / 1e3).filter(|v| v.is_finite()),
+            peak_memory_mib: s.peak_memory_mib,
+            correlation: m.and_then(|m| m.correlation()),
+            separable_correlation: m.and_then(|m| m.separable_correlation()),
+            intermediate: m.and_then(|m| m.intermediate.clone()),
+            intermediate_correlation: m.and_then(|m| m.intermediate_correlation()),
+            relative_l2: p.map(|p| p.relative_l2),
+            mean_error: p.map(|p| p.mean_error),
+            mean: p.map(|p| p.mean),
+            truth_mean: p.map(|p| p.truth_mean),
+            std: p.map(|p| p.std),
+            truth_std: p.map(|p| p.truth_std),
+            whole_correlation: m.and_then(|m| m.whole.parameter.correlation),
+            whole_intermediate_correlation: m
+                .and_then(|m| m.whole.intermediate.and_then(|s| s.correlation)),
         }
-    };
+    }
+}
+
+/// results.csv, appended to as cells finish, and the rows so far.
+struct Sink {
+    csv: csv::Writer<std::fs::File>,
+    cells: Vec<Cell>,
+    total: usize,
+}
+
+impl Sink {
+    fn push(&mut self, cell: Cell) -> Result<(), CliError> {
+        let e = |e: &dyn std::fmt::Display| CliError::Other(format!("results.csv: {e}"));
+        self.csv.serialize(&cell).map_err(|x| e(&x))?;
+        self.csv.flush().map_err(|x| e(&x))?;
+        eprintln!(
+            "[{}/{}] {} {} {} {} noise {} seed {}: {} (corr {}, {} steps, {:.0} s)",
+            self.cells.len() + 1,
+            self.total,
+            format!("{:?}", cell.part).to_lowercase(),
+            cell.problem,
+            cell.arch,
+            cell.engine,
+            cell.noise,
+            cell.seed,
+            cell.status,
+            cell.correlation.map_or("–".into(), |c| format!("{c:.3}")),
+            cell.steps,
+            cell.seconds.unwrap_or(f64::NAN)
+        );
+        self.cells.push(cell);
+        Ok(())
+    }
+}
+
+pub(crate) fn run(args: &BenchArgs) -> Result<(), CliError> {
+    let started = std::time::Instant::now();
+    let mut preset = preset(&args.preset)?;
     if let Some(s) = args.steps {
         preset.steps = s.max(1);
         preset.sweep_steps = preset.sweep_steps.min(s.max(2));
@@ -90,9 +240,27 @@ pub(crate) fn run(args: &BenchArgs, quiet: bool) -> Result<(), CliError> {
     if let Some(b) = args.budget {
         preset.budget = b;
     }
-    if args.seeds == 0 {
+    if let Some(n) = args.table_noise {
+        preset.table_noise = n;
+    }
+    if !args.noise.is_empty() {
+        preset.noise = args.noise.clone();
+    }
+    let seeds = args.seeds.unwrap_or(preset.seeds);
+    if seeds == 0 {
         return Err(CliError::Input("--seeds must be at least 1".into()));
     }
+    for n in preset.noise.iter().chain([&preset.table_noise]) {
+        if !(n.is_finite() && *n >= 0.0) {
+            return Err(CliError::Input(format!(
+                "noise levels must be finite and ≥ 0 (got {n})"
+            )));
+        }
+    }
+    let jobs_n = args
+        .jobs
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .max(1);
     // The paper's three inverse problems (the registry's problems with a parameter).
     let problems: Vec<String> = if args.problems.is_empty() {
         mollify_core::problems::builtins()
@@ -103,307 +271,319 @@ pub(crate) fn run(args: &BenchArgs, quiet: bool) -> Result<(), CliError> {
     } else {
         args.problems.clone()
     };
+    let engines = if args.engines.is_empty() {
+        EngineKind::ALL.to_vec()
+    } else {
+        args.engines.clone()
+    };
     let out = &args.out;
     mollify_core::data::io::create_dir_all(out)?;
-    let mut cells = Vec::new();
-    let engines = [
-        EngineKind::Taylor,
-        EngineKind::Recursive,
-        EngineKind::Mollifier,
-    ];
+    let plan = Plan {
+        preset: &preset,
+        seeds,
+        engines: &engines,
+        out,
+        backend: args.backend,
+    };
+    let mut accuracy = Vec::new();
+    let mut cost = Vec::new();
     for name in &problems {
-        let problem = mollify_core::problems::builtin(name)?;
-        let data = DataConfig {
-            source: name.clone(),
-            size: preset.size,
-            ..DataConfig::default()
-        };
-        let ds = data.simulate()?;
-        let data_dir = out.join("data").join(name);
-        ds.save(&data_dir)?;
-        let grid = format!("{:?}", ds.grid.shape());
-        let mut cell = |kind: &'static str,
-                        arch: Arch,
-                        engine: EngineKind,
-                        seed: u64,
-                        depth: usize,
-                        steps: usize,
-                        dir: &Path,
-                        data_dir: &Path,
-                        grid: &str|
-         -> Result<(), CliError> {
-            let mut config = RunConfig::new()
-                .with_engine(engine)
-                .with_arch(arch)
-                .with_steps(steps)
-                .with_depth(depth)
-                .with_width(if arch == Arch::PinnsFormer {
-                    32
-                } else {
-                    preset.width
-                })
-                .with_seed(seed);
-            config.backend = args.backend;
-            config.data = data.clone();
-            let extra = vec!["--max-seconds".to_string(), preset.budget.to_string()];
-            tracing::info!(
-                "{kind}: {} {} {} seed {seed} depth {depth}",
-                problem.name(),
-                arch.name(),
-                engine.name()
-            );
-            let s = run::spawn_train(data_dir, &ds, &config, dir, &extra, quiet)?;
-            cells.push(to_cell(kind, &s, seed, problem.order(), depth, grid));
-            Ok(())
-        };
         if !args.no_table {
-            for arch in Arch::ALL {
-                for engine in engines {
-                    for seed in 0..args.seeds {
-                        let dir = out.join("table").join(format!(
-                            "{}-{}-{}-s{seed}",
-                            problem.name(),
-                            arch.name(),
-                            engine.name()
-                        ));
-                        cell(
-                            "table",
-                            arch,
-                            engine,
-                            seed,
-                            preset.depth,
-                            preset.steps,
-                            &dir,
-                            &data_dir,
-                            &grid,
-                        )?;
-                    }
-                }
-            }
+            accuracy.extend(plan.table(name));
+        }
+        if !args.no_noise {
+            accuracy.extend(plan.noise(name));
         }
         if !args.no_sweeps {
-            for engine in engines {
-                // Depth sweep (the paper's Fig. 1a: 7 → 15 layers) on every problem; the
-                // problems themselves are the order sweep (1, 2, 4).
-                for depth in preset.sweep_depths {
-                    let dir = out.join("sweeps").join(format!(
-                        "depth-{}-{}-{depth}",
-                        problem.name(),
-                        engine.name()
-                    ));
-                    cell(
-                        "depth",
-                        Arch::Pinn,
-                        engine,
-                        0,
-                        depth,
-                        preset.sweep_steps,
-                        &dir,
-                        &data_dir,
-                        &grid,
-                    )?;
-                }
-            }
+            cost.extend(plan.depth(name));
         }
     }
     if !args.no_sweeps && problems.iter().any(|p| p == "heat") {
-        // Grid sweep on heat: quick (64²) and paper (101²) resolutions.
-        let data = DataConfig {
-            source: "heat".into(),
-            size: Size::Paper,
-            ..DataConfig::default()
-        };
-        let ds = data.simulate()?;
-        let data_dir = out.join("data").join("heat-paper");
-        ds.save(&data_dir)?;
-        let grid = format!("{:?}", ds.grid.shape());
-        for engine in engines {
-            let mut config = RunConfig::new()
-                .with_engine(engine)
-                .with_steps(preset.sweep_steps)
-                .with_depth(preset.depth)
-                .with_width(preset.width);
-            config.backend = args.backend;
-            config.data = data.clone();
-            let dir = out
-                .join("sweeps")
-                .join(format!("grid-heat-{}", engine.name()));
-            let s = run::spawn_train(&data_dir, &ds, &config, &dir, &[], quiet)?;
-            cells.push(to_cell("grid", &s, 0, 2, preset.depth, &grid));
-        }
+        cost.extend(plan.grid());
     }
-    write_results(out, &cells)?;
-    Ok(())
-}
-
-fn to_cell(
-    kind: &'static str,
-    s: &Summary,
-    seed: u64,
-    order: usize,
-    depth: usize,
-    grid: &str,
-) -> Cell {
-    let m = s.metrics.as_ref();
-    Cell {
-        kind,
-        problem: s.problem.clone(),
-        arch: s.arch.clone(),
-        engine: s.engine.clone(),
-        seed,
-        order,
-        depth,
-        grid: grid.into(),
-        steps: s.steps,
-        status: s.status.clone(),
-        correlation: m.map(|m| m.correlation),
-        mean_error: m.map(|m| m.mean_error),
-        laplacian_correlation: m.and_then(|m| m.laplacian_correlation),
-        relative_l2: m.map(|m| m.relative_l2),
-        ms_per_step: s.ms_per_step,
-        peak_memory_mib: s.peak_memory_mib,
-    }
-}
-
-fn mean(v: impl Iterator<Item = f64>) -> Option<f64> {
-    let v: Vec<f64> = v.filter(|x| x.is_finite()).collect();
-    (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
-}
-
-fn f(v: Option<f64>, d: usize) -> String {
-    v.map_or("–".into(), |v| format!("{v:.d$}"))
-}
-
-fn write_results(out: &Path, cells: &[Cell]) -> Result<(), CliError> {
-    let err = |e: &dyn std::fmt::Display| CliError::Other(e.to_string());
-    let mut w = csv::Writer::from_writer(Vec::new());
-    for c in cells {
-        w.serialize(c).map_err(|e| err(&e))?;
-    }
-    let bytes = w.into_inner().map_err(|e| err(&e))?;
-    mollify_core::data::io::write_atomic(&out.join("results.csv"), &bytes)?;
-    let json = serde_json::to_string_pretty(cells).map_err(|e| err(&e))?;
+    let csv_path = out.join("results.csv");
+    let csv = csv::Writer::from_path(&csv_path)
+        .map_err(|e| CliError::Other(format!("{}: {e}", csv_path.display())))?;
+    let sink = Mutex::new(Sink {
+        csv,
+        cells: Vec::new(),
+        total: accuracy.len() + cost.len(),
+    });
+    execute(&plan, &accuracy, jobs_n, &sink)?;
+    execute(&plan, &cost, 1, &sink)?;
+    let cells = sink.into_inner().map_err(|_| poisoned())?.cells;
+    let json = serde_json::to_string_pretty(&cells).map_err(|e| CliError::Other(e.to_string()))?;
     mollify_core::data::io::write_atomic(&out.join("results.json"), json.as_bytes())?;
-
-    // Table 2 layout: one block of rows per problem, one column per architecture × engine.
-    let mut md = String::from("# mollify bench\n\n");
-    let table: Vec<&Cell> = cells.iter().filter(|c| c.kind == "table").collect();
-    let mut columns: Vec<(String, String)> = Vec::new();
-    for c in &table {
-        let key = (c.arch.clone(), c.engine.clone());
-        if !columns.contains(&key) {
-            columns.push(key);
-        }
-    }
-    if !table.is_empty() {
-        md += "| PDE | metric |";
-        for (a, e) in &columns {
-            md += &format!(" {a} {e} |");
-        }
-        md += "\n|---|---|";
-        md += &"---|".repeat(columns.len());
-        md += "\n";
-        let mut problems: Vec<String> = Vec::new();
-        for c in &table {
-            if !problems.contains(&c.problem) {
-                problems.push(c.problem.clone());
-            }
-        }
-        type Metric = (&'static str, fn(&Cell) -> Option<f64>, usize);
-        let metrics: [Metric; 6] = [
-            ("time per step (ms)", |c| Some(c.ms_per_step), 1),
-            ("correlation", |c| c.correlation, 3),
-            ("mean error", |c| c.mean_error, 3),
-            ("Laplacian corr", |c| c.laplacian_correlation, 3),
-            ("peak memory (MiB)", |c| c.peak_memory_mib, 0),
-            ("steps done", |c| Some(c.steps as f64), 0),
-        ];
-        for p in &problems {
-            for (k, (label, get, digits)) in metrics.iter().enumerate() {
-                md += &format!("| {} | {label} |", if k == 0 { p.as_str() } else { "" });
-                for (a, e) in &columns {
-                    let v = mean(
-                        table
-                            .iter()
-                            .filter(|c| &c.problem == p && &c.arch == a && &c.engine == e)
-                            .filter_map(|c| get(c)),
-                    );
-                    md += &format!(" {} |", f(v, *digits));
-                }
-                md += "\n";
-            }
-        }
-        md += "\nCorrelation: spatial (2D, central region) or temporal (1D) Pearson correlation of the recovered parameter with the truth; mean over seeds. Cells that hit the time budget say so in results.csv (status).\n";
-    }
-    let sweeps: Vec<&Cell> = cells.iter().filter(|c| c.kind != "table").collect();
-    if !sweeps.is_empty() {
-        md += "\n## Cost sweeps (PINN)\n\n| sweep | problem (order) | grid | depth | engine | ms/step | peak MiB |\n|---|---|---|---|---|---|---|\n";
-        for c in &sweeps {
-            md += &format!(
-                "| {} | {} ({}) | {} | {} | {} | {:.1} | {} |\n",
-                c.kind,
-                c.problem,
-                c.order,
-                c.grid,
-                c.depth,
-                c.engine,
-                c.ms_per_step,
-                f(c.peak_memory_mib, 0)
-            );
-        }
-        // Ratios against the mollifier at each sweep point.
-        md += "\n| sweep point | recursive / mollifier time | recursive / mollifier memory | autodiff / mollifier time | autodiff / mollifier memory |\n|---|---|---|---|---|\n";
-        let mut points: Vec<(&str, String, usize, String)> = Vec::new();
-        for c in &sweeps {
-            let key = (c.kind, c.problem.clone(), c.depth, c.grid.clone());
-            if !points.contains(&key) {
-                points.push(key);
-            }
-        }
-        for (kind, problem, depth, grid) in points {
-            let find = |e: &str| {
-                sweeps.iter().find(|c| {
-                    c.kind == kind
-                        && c.problem == problem
-                        && c.depth == depth
-                        && c.grid == grid
-                        && c.engine == e
-                })
-            };
-            let (Some(m), r, a) = (find("mollifier"), find("recursive"), find("autodiff")) else {
-                continue;
-            };
-            let ratio = |x: Option<&&Cell>, get: fn(&Cell) -> Option<f64>| {
-                x.and_then(|x| Some(get(x)? / get(m)?))
-            };
-            let t = |c: &Cell| Some(c.ms_per_step);
-            let mem = |c: &Cell| c.peak_memory_mib;
-            md += &format!(
-                "| {kind} {problem} {grid} depth {depth} | {} | {} | {} | {} |\n",
-                f(ratio(r, t), 1),
-                f(ratio(r, mem), 1),
-                f(ratio(a, t), 1),
-                f(ratio(a, mem), 1)
-            );
-        }
-    }
-    mollify_core::data::io::write_atomic(&out.join("results.md"), md.as_bytes())?;
-    print!("{md}");
-    // Plot: per-step time vs depth for each engine and problem.
-    let series: Vec<(String, Vec<(f64, f64)>)> = {
-        let mut s: Vec<(String, Vec<(f64, f64)>)> = Vec::new();
-        for c in sweeps.iter().filter(|c| c.kind == "depth") {
-            let label = format!("{} {}", c.problem, c.engine);
-            match s.iter_mut().find(|(l, _)| *l == label) {
-                Some((_, v)) => v.push((c.depth as f64, c.ms_per_step)),
-                None => s.push((label, vec![(c.depth as f64, c.ms_per_step)])),
-            }
-        }
-        s
+    let context = report::Context {
+        command: std::env::args().collect::<Vec<_>>().join(" "),
+        seconds: started.elapsed().as_secs_f64(),
+        jobs: jobs_n,
+        seeds,
+        preset: &preset,
     };
-    if !series.is_empty() {
-        plot::losses(&out.join("time-vs-depth.svg"), &series)?;
-    }
+    report::write(out, args.report.as_deref(), &cells, &context)?;
     println!("results in {}", out.display());
     Ok(())
+}
+
+fn poisoned() -> CliError {
+    CliError::Other("a bench worker panicked".into())
+}
+
+/// What every job is built from.
+struct Plan<'a> {
+    preset: &'a Preset,
+    seeds: u64,
+    engines: &'a [EngineKind],
+    out: &'a Path,
+    backend: mollify_core::backend::BackendChoice,
+}
+
+impl Plan<'_> {
+    fn data(&self, problem: &str, case: Option<String>, noise: f64, seed: u64) -> DataConfig {
+        DataConfig {
+            source: problem.into(),
+            case,
+            noise,
+            seed,
+            size: self.preset.size,
+            ..DataConfig::default()
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn job(
+        &self,
+        part: Part,
+        data: DataConfig,
+        sigma: Option<f64>,
+        arch: Arch,
+        engine: EngineKind,
+        seed: u64,
+        depth: usize,
+        steps: usize,
+    ) -> Job {
+        let dir = self
+            .out
+            .join(format!("{part:?}").to_lowercase())
+            .join(format!(
+                "{}-{}-n{}-{}-{}-d{depth}-s{seed}",
+                data.source,
+                data.case.as_deref().unwrap_or("default").replace(':', "-"),
+                data.noise,
+                arch.name(),
+                engine.name(),
+            ));
+        let budget = matches!(part, Part::Table | Part::Noise | Part::Sigma)
+            .then_some(self.preset.budget)
+            .filter(|b| *b > 0.0);
+        Job {
+            part,
+            data,
+            sigma,
+            arch,
+            engine,
+            seed,
+            depth,
+            steps,
+            budget,
+            dir,
+        }
+    }
+
+    fn table(&self, problem: &str) -> Vec<Job> {
+        let mut jobs = Vec::new();
+        for seed in 0..self.seeds {
+            for &arch in self.preset.archs {
+                for &engine in self.engines {
+                    let data = self.data(problem, None, self.preset.table_noise, seed);
+                    jobs.push(self.job(
+                        Part::Table,
+                        data,
+                        None,
+                        arch,
+                        engine,
+                        seed,
+                        self.preset.depth,
+                        self.preset.steps,
+                    ));
+                }
+            }
+        }
+        jobs
+    }
+
+    /// The observation-noise sweep on 2D problems, and the forcing-noise sweep on Langevin
+    /// (observation noise fixed at the table's level), PINN only.
+    fn noise(&self, problem: &str) -> Vec<Job> {
+        let mut jobs = Vec::new();
+        let langevin = problem == "langevin";
+        let levels: Vec<(f64, Option<f64>)> = if langevin {
+            self.preset
+                .sigma
+                .iter()
+                .map(|s| (self.preset.table_noise, Some(*s)))
+                .collect()
+        } else {
+            self.preset.noise.iter().map(|n| (*n, None)).collect()
+        };
+        for seed in 0..self.seeds {
+            for &(noise, sigma) in &levels {
+                for &engine in self.engines {
+                    let case = sigma.map(|s| format!("varying-noisy:{s}"));
+                    let data = self.data(problem, case, noise, seed);
+                    let part = if langevin { Part::Sigma } else { Part::Noise };
+                    jobs.push(self.job(
+                        part,
+                        data,
+                        sigma,
+                        Arch::Pinn,
+                        engine,
+                        seed,
+                        self.preset.depth,
+                        self.preset.steps,
+                    ));
+                }
+            }
+        }
+        jobs
+    }
+
+    /// Depth sweep (the paper's Fig. 1a: 7 → 15 layers); the problems are the order sweep.
+    fn depth(&self, problem: &str) -> Vec<Job> {
+        let mut jobs = Vec::new();
+        for &engine in self.engines {
+            for depth in self.preset.sweep_depths {
+                let data = self.data(problem, None, self.preset.table_noise, 0);
+                jobs.push(self.job(
+                    Part::Depth,
+                    data,
+                    None,
+                    Arch::Pinn,
+                    engine,
+                    0,
+                    depth,
+                    self.preset.sweep_steps,
+                ));
+            }
+        }
+        jobs
+    }
+
+    /// Grid sweep on heat: quick (64²) and paper (101²).
+    fn grid(&self) -> Vec<Job> {
+        let mut jobs = Vec::new();
+        for &engine in self.engines {
+            for size in [Size::Quick, Size::Paper] {
+                let data = DataConfig {
+                    size,
+                    ..self.data("heat", None, self.preset.table_noise, 0)
+                };
+                let mut job = self.job(
+                    Part::Grid,
+                    data,
+                    None,
+                    Arch::Pinn,
+                    engine,
+                    0,
+                    self.preset.depth,
+                    self.preset.sweep_steps,
+                );
+                job.dir
+                    .set_file_name(format!("heat-{}-{}", size_name(size), engine.name()));
+                jobs.push(job);
+            }
+        }
+        jobs
+    }
+
+    fn config(&self, job: &Job) -> RunConfig {
+        let mut config = RunConfig::new()
+            .with_engine(job.engine)
+            .with_arch(job.arch)
+            .with_steps(job.steps)
+            .with_depth(job.depth)
+            .with_width(if job.arch == Arch::PinnsFormer {
+                32
+            } else {
+                self.preset.width
+            })
+            .with_seed(job.seed);
+        config.backend = self.backend;
+        config.data = job.data.clone();
+        config
+    }
+}
+
+fn size_name(size: Size) -> &'static str {
+    match size {
+        Size::Quick => "quick",
+        Size::Paper => "paper",
+    }
+}
+
+/// Simulates (once per data setting) and saves the datasets `jobs` train on.
+fn datasets(plan: &Plan<'_>, jobs: &[Job]) -> Result<Vec<(PathBuf, Dataset)>, CliError> {
+    let mut made: Vec<(DataConfig, PathBuf, Dataset)> = Vec::new();
+    let mut out = Vec::new();
+    for job in jobs {
+        if let Some((_, dir, ds)) = made.iter().find(|(d, _, _)| *d == job.data) {
+            out.push((dir.clone(), ds.clone()));
+            continue;
+        }
+        let d = &job.data;
+        let dir = plan.out.join("data").join(format!(
+            "{}-{}-{}-n{}-s{}",
+            d.source,
+            d.case.as_deref().unwrap_or("default").replace(':', "-"),
+            size_name(d.size),
+            d.noise,
+            d.seed
+        ));
+        let ds = d.simulate()?;
+        ds.save(&dir)?;
+        out.push((dir.clone(), ds.clone()));
+        made.push((d.clone(), dir, ds));
+    }
+    Ok(out)
+}
+
+/// Runs `jobs`, `n` at a time, each row to the sink as it finishes.
+fn execute(plan: &Plan<'_>, jobs: &[Job], n: usize, sink: &Mutex<Sink>) -> Result<(), CliError> {
+    let data = datasets(plan, jobs)?;
+    let next = AtomicUsize::new(0);
+    let failure: Mutex<Option<CliError>> = Mutex::new(None);
+    std::thread::scope(|scope| {
+        for _ in 0..n.min(jobs.len()) {
+            scope.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, Ordering::SeqCst);
+                    let Some(job) = jobs.get(i) else { break };
+                    let (dir, ds) = &data[i];
+                    let config = plan.config(job);
+                    let extra: Vec<String> = job
+                        .budget
+                        .map(|b| vec!["--max-seconds".into(), b.to_string()])
+                        .unwrap_or_default();
+                    let order =
+                        mollify_core::problems::builtin(&ds.problem).map_or(0, |p| p.order());
+                    // A cell that cannot even start is a row with its reason.
+                    let summary = run::spawn_train(dir, ds, &config, &job.dir, &extra, true)
+                        .unwrap_or_else(|e| Summary::failed(ds, &config, &e.to_string()));
+                    let pushed = sink
+                        .lock()
+                        .map_err(|_| poisoned())
+                        .and_then(|mut s| s.push(Cell::new(job, ds, order, &summary)));
+                    if let Err(e) = pushed {
+                        *failure.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
+                        break;
+                    }
+                }
+            });
+        }
+    });
+    match failure.into_inner().unwrap_or_else(|p| p.into_inner()) {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
 }

@@ -246,18 +246,31 @@ pub(crate) struct CompareArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct BenchArgs {
-    /// quick (CPU, minutes) or paper (the paper's sizes, GPU hours).
+    /// quick (CPU, about an hour on 2 cores) or paper (the paper's sizes, GPU hours).
     #[arg(long, default_value = "quick")]
     pub(crate) preset: String,
-    /// Seeds per cell.
-    #[arg(long, default_value_t = 1)]
-    pub(crate) seeds: u64,
+    /// Seeds per cell (each varies the network's and the data's seed) [default: the preset's].
+    #[arg(long)]
+    pub(crate) seeds: Option<u64>,
+    /// Observation noise levels of the noise sweep, relative to the clean solution's RMS
+    /// (comma-separated) [default: the preset's].
+    #[arg(long, value_delimiter = ',')]
+    pub(crate) noise: Vec<f64>,
+    /// Observation noise of the Table 2 block [default: the preset's].
+    #[arg(long)]
+    pub(crate) table_noise: Option<f64>,
     /// Only these problems (comma-separated).
     #[arg(long, value_delimiter = ',', value_parser = problem_name)]
     pub(crate) problems: Vec<String>,
-    /// Skip the Table 2 grid (cost sweeps only).
+    /// Only these engines (comma-separated) [default: all].
+    #[arg(long, value_parser = core::<EngineKind>(), value_delimiter = ',')]
+    pub(crate) engines: Vec<EngineKind>,
+    /// Skip the Table 2 block.
     #[arg(long)]
     pub(crate) no_table: bool,
+    /// Skip the noise sweeps.
+    #[arg(long)]
+    pub(crate) no_noise: bool,
     /// Skip the cost sweeps.
     #[arg(long)]
     pub(crate) no_sweeps: bool,
@@ -267,12 +280,20 @@ pub(crate) struct BenchArgs {
     /// Override the preset's time budget per cell, in seconds.
     #[arg(long)]
     pub(crate) budget: Option<f64>,
+    /// Accuracy cells run this many at a time (a CPU cell uses one core) [default: the
+    /// number of cores]; cost cells always run alone.
+    #[arg(long)]
+    pub(crate) jobs: Option<usize>,
     /// Device.
     #[arg(long, value_parser = core::<BackendChoice>(), default_value = "cpu")]
     pub(crate) backend: BackendChoice,
-    /// Output folder.
+    /// Output folder (every cell's run, results.csv as cells finish, results.md).
     #[arg(long, default_value = "runs/bench")]
     pub(crate) out: PathBuf,
+    /// Also write the report as DIR/results.md with its plots in DIR/results/ (the committed
+    /// docs/results.md is `--report docs`).
+    #[arg(long)]
+    pub(crate) report: Option<PathBuf>,
 }
 
 /// Which derivative of a 2D field.

@@ -2,6 +2,7 @@
 //! side by side in a table and plots.
 
 use mollify_core::engine::EngineKind;
+use mollify_core::train::metrics::reference_derivative;
 
 use crate::cli::CompareArgs;
 use crate::error::CliError;
@@ -37,8 +38,21 @@ pub(crate) fn run(args: CompareArgs, quiet: bool) -> Result<(), CliError> {
                 s.engine.clone(),
                 plot::read_losses(&out.join("metrics.csv"))?,
             ));
-            let (_, p) = mollify_core::data::io::read_path(&out.join("parameter.npy"))?;
-            fields.push((s.engine.clone(), p.data));
+            let read = |name: &str| -> Result<Option<Vec<f64>>, CliError> {
+                let path = out.join(name);
+                Ok(if path.exists() {
+                    Some(mollify_core::data::io::read_path(&path)?.1.data)
+                } else {
+                    None
+                })
+            };
+            fields.push((
+                s.engine.clone(),
+                mollify_core::data::io::read_path(&out.join("parameter.npy"))?
+                    .1
+                    .data,
+                read("intermediate.npy")?,
+            ));
         }
         summaries.push(s);
     }
@@ -49,26 +63,53 @@ pub(crate) fn run(args: CompareArgs, quiet: bool) -> Result<(), CliError> {
         serde_json::to_string_pretty(&summaries).map_err(|e| CliError::Other(e.to_string()))?;
     mollify_core::data::io::write_atomic(&args.out.join("compare.json"), json.as_bytes())?;
     plot::losses(&args.out.join("loss.svg"), &curves)?;
-    // The truth, where the data has it, by the name the problem gives it.
-    let truth = mollify_core::problems::builtin(&ds.problem)
-        .ok()
+    // The truths, where the data has them, by the names the problem gives them.
+    let problem = mollify_core::problems::builtin(&ds.problem).ok();
+    let truth = problem
+        .as_ref()
         .and_then(|p| p.parameter())
         .and_then(|p| ds.fields.get(p.truth))
         .map(|f| f.values.clone());
-    let mut panels: Vec<plot::Panel<'_>> = fields
-        .iter()
-        .map(|(name, v)| plot::Panel {
-            title: name.clone(),
-            values: v,
-        })
-        .collect();
-    if let Some(t) = &truth {
-        panels.push(plot::Panel {
-            title: "truth".into(),
-            values: t,
-        });
+    let intermediate = problem.as_ref().and_then(|p| p.intermediate());
+    let intermediate_truth = intermediate.and_then(|i| {
+        let clean = ds.fields.get(i.clean)?;
+        reference_derivative(&clean.values, &ds.grid, i.key)
+    });
+    let shape = ds.grid.shape();
+    let draw = |file: &str,
+                estimates: Vec<(String, &[f64])>,
+                truth: Option<&[f64]>|
+     -> Result<(), CliError> {
+        let mut panels: Vec<plot::Panel<'_>> = estimates
+            .into_iter()
+            .map(|(title, values)| plot::Panel { title, values })
+            .collect();
+        if let Some(t) = truth {
+            panels.push(plot::Panel {
+                title: "truth".into(),
+                values: t,
+            });
+        }
+        plot::fields(&args.out.join(file), &panels, &shape, truth)
+    };
+    draw(
+        "parameter.svg",
+        fields
+            .iter()
+            .map(|(e, p, _)| (e.clone(), p.as_slice()))
+            .collect(),
+        truth.as_deref(),
+    )?;
+    if let Some(i) = intermediate {
+        draw(
+            "intermediate.svg",
+            fields
+                .iter()
+                .filter_map(|(e, _, d)| Some((format!("{e} {}", i.symbol), d.as_deref()?)))
+                .collect(),
+            intermediate_truth.as_deref(),
+        )?;
     }
-    plot::fields(&args.out.join("parameter.svg"), &panels, &ds.grid.shape())?;
     println!("results in {}", args.out.display());
     let failed: Vec<&str> = summaries
         .iter()

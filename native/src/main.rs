@@ -57,7 +57,7 @@ fn dispatch(command: Command, quiet: bool) -> Result<(), CliError> {
         Command::Simulate(args) => simulate::run(&args),
         Command::Train(args) => train::run(args, quiet),
         Command::Compare(args) => compare::run(args, quiet),
-        Command::Bench(args) => bench::run(&args, quiet),
+        Command::Bench(args) => bench::run(&args),
         Command::Derive(args) => derive::run(&args),
     }
 }

@@ -5,6 +5,8 @@ use std::path::Path;
 
 use plotters::prelude::*;
 
+use mollify_core::train::metrics::Estimates;
+
 use crate::error::CliError;
 
 /// Viridis anchors, interpolated linearly: perceptually ordered and colour-blind safe.
@@ -40,11 +42,26 @@ pub(crate) struct Panel<'a> {
 }
 
 /// 1D: every panel as a line on one chart; 2D ([ny, nx]): side-by-side heatmaps sharing one
-/// colour scale (so "recovered" and "truth" compare at a glance).
-pub(crate) fn fields(path: &Path, panels: &[Panel<'_>], shape: &[usize]) -> Result<(), CliError> {
-    let finite = panels
-        .iter()
-        .flat_map(|p| p.values.iter())
+/// colour scale (so "recovered" and "truth" compare at a glance). The scale spans `scale`'s
+/// finite values (the truth, so that one wild estimate cannot wash the others out), else
+/// every panel's.
+pub(crate) fn fields(
+    path: &Path,
+    panels: &[Panel<'_>],
+    shape: &[usize],
+    scale: Option<&[f64]>,
+) -> Result<(), CliError> {
+    let finite = scale
+        .map_or_else(
+            || {
+                panels
+                    .iter()
+                    .flat_map(|p| p.values.iter())
+                    .collect::<Vec<_>>()
+            },
+            |s| s.iter().collect(),
+        )
+        .into_iter()
         .copied()
         .filter(|v| v.is_finite());
     let (lo, hi) = finite.fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), v| {
@@ -71,7 +88,11 @@ pub(crate) fn fields(path: &Path, panels: &[Panel<'_>], shape: &[usize]) -> Resu
             let style = Palette99::pick(k).stroke_width(2);
             chart
                 .draw_series(LineSeries::new(
-                    p.values.iter().enumerate().map(|(i, v)| (i, *v)),
+                    p.values
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, v)| v.is_finite())
+                        .map(|(i, v)| (i, v.clamp(lo, hi))),
                     style,
                 ))
                 .map_err(&e)?
@@ -102,9 +123,15 @@ pub(crate) fn fields(path: &Path, panels: &[Panel<'_>], shape: &[usize]) -> Resu
         let cells = (0..ny).step_by(stride).flat_map(|r| {
             (0..nx).step_by(stride).map(move |c| {
                 let v = p.values[r * nx + c];
+                // Undefined (an engine's margin) stays blank.
+                let fill = if v.is_finite() {
+                    colour((v - lo) / (hi - lo))
+                } else {
+                    WHITE
+                };
                 Rectangle::new(
                     [(c, r), ((c + stride).min(nx), (r + stride).min(ny))],
-                    colour((v - lo) / (hi - lo)).filled(),
+                    fill.filled(),
                 )
             })
         });
@@ -181,27 +208,123 @@ pub(crate) fn read_losses(metrics: &Path) -> Result<Vec<(f64, f64)>, CliError> {
     Ok(out)
 }
 
-/// A run's plots: parameter.svg (recovered vs truth) and loss.svg.
+/// A run's plots: parameter.svg (the network's parameter and the separable estimate beside the
+/// truth), intermediate.svg (the engine's derivative of u the residual hinges on, beside the
+/// clean solution's) and loss.svg.
 pub(crate) fn run_plots(
     shape: &[usize],
-    parameter: &[f64],
+    estimates: &Estimates,
     truth: Option<&[f64]>,
+    intermediate: Option<(&str, Option<&[f64]>)>,
     metrics: &Path,
     out: &Path,
 ) -> Result<(), CliError> {
     let mut panels = vec![Panel {
-        title: "recovered".into(),
-        values: parameter,
+        title: "network".into(),
+        values: &estimates.parameter,
     }];
+    if let Some(s) = &estimates.separable {
+        panels.push(Panel {
+            title: "separable".into(),
+            values: s,
+        });
+    }
     if let Some(t) = truth {
         panels.push(Panel {
             title: "truth".into(),
             values: t,
         });
     }
-    fields(&out.join("parameter.svg"), &panels, shape)?;
+    fields(&out.join("parameter.svg"), &panels, shape, truth)?;
+    if let (Some(e), Some((symbol, t))) = (&estimates.intermediate, intermediate) {
+        let mut panels = vec![Panel {
+            title: format!("{symbol} (engine)"),
+            values: e,
+        }];
+        if let Some(t) = t {
+            panels.push(Panel {
+                title: format!("{symbol} (truth)"),
+                values: t,
+            });
+        }
+        fields(&out.join("intermediate.svg"), &panels, shape, t)?;
+    }
     losses(
         &out.join("loss.svg"),
         &[("loss".into(), read_losses(metrics)?)],
     )
+}
+
+/// A sweep's panels side by side, one per metric: each engine's mean against the sweep's level,
+/// with ± one standard deviation over seeds as error bars. `panels`: (title, [(series label,
+/// [(level, mean, std)])]).
+pub(crate) type Series = (String, Vec<(f64, f64, f64)>);
+
+pub(crate) fn sweep(
+    path: &Path,
+    x_label: &str,
+    panels: &[(String, Vec<Series>)],
+) -> Result<(), CliError> {
+    let e = err(path);
+    let points = || {
+        panels
+            .iter()
+            .flat_map(|(_, s)| s.iter().flat_map(|(_, p)| p.iter()))
+    };
+    let x_max = points().map(|p| p.0).fold(0.0f64, f64::max).max(1e-9) * 1.05;
+    let y_min = points()
+        .map(|p| p.1 - p.2)
+        .filter(|v| v.is_finite())
+        .fold(0.0f64, f64::min)
+        .max(-1.0);
+    let side = 400u32;
+    let root = SVGBackend::new(path, (side * panels.len().max(1) as u32, 360)).into_drawing_area();
+    root.fill(&WHITE).map_err(&e)?;
+    for (area, (title, series)) in root
+        .split_evenly((1, panels.len().max(1)))
+        .iter()
+        .zip(panels)
+    {
+        let mut chart = ChartBuilder::on(area)
+            .caption(title, ("sans-serif", 16))
+            .margin(10)
+            .x_label_area_size(35)
+            .y_label_area_size(45)
+            .build_cartesian_2d(-0.02 * x_max..x_max, y_min..1.0)
+            .map_err(&e)?;
+        chart
+            .configure_mesh()
+            .x_desc(x_label)
+            .y_desc("correlation with the truth")
+            .draw()
+            .map_err(&e)?;
+        for (k, (label, p)) in series.iter().enumerate() {
+            let style = Palette99::pick(k).stroke_width(2);
+            chart
+                .draw_series(LineSeries::new(p.iter().map(|q| (q.0, q.1)), style))
+                .map_err(&e)?
+                .label(label.clone())
+                .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], style));
+            chart
+                .draw_series(p.iter().map(|q| {
+                    ErrorBar::new_vertical(
+                        q.0,
+                        (q.1 - q.2).max(y_min),
+                        q.1,
+                        (q.1 + q.2).min(1.0),
+                        style,
+                        6,
+                    )
+                }))
+                .map_err(&e)?;
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::LowerLeft)
+            .background_style(WHITE.mix(0.8))
+            .border_style(BLACK)
+            .draw()
+            .map_err(&e)?;
+    }
+    root.present().map_err(&e)
 }

@@ -73,16 +73,19 @@ pub(crate) fn resolve(
 }
 
 /// The device for a backend choice; `auto` logs why it fell back to the CPU.
-pub(crate) fn device(choice: BackendChoice, engine: EngineKind) -> Result<Device, CliError> {
+pub(crate) fn device(
+    choice: BackendChoice,
+    engine: EngineKind,
+) -> Result<(Device, &'static str), CliError> {
     if engine == EngineKind::Recursive && choice != BackendChoice::Cpu {
         tracing::info!("the recursive engine runs on the CPU backend (nested autodiff over flex)");
-        return Ok(Device::flex());
+        return Ok((Device::flex(), "cpu"));
     }
     let selected = block_on(mollify_core::backend::select(choice))?;
     if let Some(reason) = &selected.fallback_reason {
         tracing::warn!("no GPU, running on the CPU: {reason}");
     }
-    Ok(selected.device)
+    Ok((selected.device, selected.name))
 }
 
 /// What a finished (or stopped) run reports.
@@ -102,6 +105,12 @@ pub(crate) struct Summary {
     pub(crate) pde_loss: f64,
     pub(crate) ms_per_step: f64,
     pub(crate) peak_memory_mib: Option<f64>,
+    /// The device that ran it ("cpu", "wgpu"); costs compare only on the same one.
+    #[serde(default)]
+    pub(crate) device: String,
+    /// What `peak_memory_mib` counts (see `Trainer::memory_counter`).
+    #[serde(default)]
+    pub(crate) memory_counter: String,
     /// Absent without ground truth (real data): never a zero standing in for "unknown".
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) metrics: Option<Metrics>,
@@ -173,7 +182,7 @@ impl Hooks for Log<'_> {
         self.timed += 1;
         self.last = Some(*r);
         let correlation = if r.step.is_multiple_of(self.every) || r.step == self.total {
-            block_on(t.metrics())?.map(|m| m.correlation)
+            block_on(t.metrics())?.and_then(|m| m.correlation())
         } else {
             None
         };
@@ -213,7 +222,7 @@ pub(crate) fn train(
 ) -> Result<Summary, CliError> {
     // Everything that can refuse the input comes before the first write: bad input leaves
     // no half-made run folder behind.
-    let device = device(config.backend, config.engine)?;
+    let (device, device_name) = device(config.backend, config.engine)?;
     let mut trainer = Trainer::new(ds, config.clone(), &device)?;
     for note in trainer.notes() {
         tracing::warn!("{note}");
@@ -315,6 +324,8 @@ pub(crate) fn train(
         pde_loss: last.map_or(f64::NAN, |r| r.pde_loss),
         ms_per_step: 1e3 * log.seconds / log.timed.max(1) as f64,
         peak_memory_mib: trainer.peak_memory_bytes().map(|b| b as f64 / 1048576.0),
+        device: device_name.into(),
+        memory_counter: trainer.memory_counter().into(),
         metrics,
         notes: trainer.notes().to_vec(),
         ..Summary::settings(ds, &config, status)
@@ -325,16 +336,27 @@ pub(crate) fn train(
             .map_err(|e| CliError::Other(e.to_string()))?
             .as_bytes(),
     )?;
-    let parameter = block_on(trainer.parameter())?;
-    let array = Array::new(ds.grid.shape(), parameter.clone())?;
-    write_file(
-        &out.join("parameter.npy"),
-        &io::encode(&array, "parameter.npy", Precision::F64)?,
-    )?;
+    let estimates = block_on(trainer.estimates())?;
+    let save = |name: &str, values: &[f64]| -> Result<(), CliError> {
+        let array = Array::new(ds.grid.shape(), values.to_vec())?;
+        write_file(&out.join(name), &io::encode(&array, name, Precision::F64)?)
+    };
+    save("parameter.npy", &estimates.parameter)?;
+    save("solution.npy", &estimates.solution)?;
+    if let Some(s) = &estimates.separable {
+        save("separable.npy", s)?;
+    }
+    if let Some(i) = &estimates.intermediate {
+        save("intermediate.npy", i)?;
+    }
     plot::run_plots(
         &ds.grid.shape(),
-        &parameter,
+        &estimates,
         trainer.truth(),
+        trainer
+            .problem()
+            .intermediate()
+            .map(|i| (i.symbol, trainer.intermediate_truth())),
         &metrics_path,
         out,
     )?;
@@ -482,9 +504,16 @@ impl Summary {
             pde_loss: f64::NAN,
             ms_per_step: f64::NAN,
             peak_memory_mib: None,
+            device: String::new(),
+            memory_counter: String::new(),
             metrics: None,
             notes: Vec::new(),
         }
+    }
+
+    /// A run that could not start, with the reason.
+    pub(crate) fn failed(ds: &Dataset, c: &RunConfig, reason: &str) -> Self {
+        Self::settings(ds, c, format!("{FAILED}: {reason}"))
     }
 
     /// Whether the run produced results (finished or stopped with a summary of its own).

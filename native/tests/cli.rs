@@ -80,7 +80,11 @@ fn train_writes_every_output_and_the_metrics_improve() {
         "metrics.csv",
         "summary.json",
         "parameter.npy",
+        "separable.npy",
+        "solution.npy",
+        "intermediate.npy",
         "parameter.svg",
+        "intermediate.svg",
         "loss.svg",
         "checkpoint/state.json",
         "data/dataset.json",
@@ -90,8 +94,16 @@ fn train_writes_every_output_and_the_metrics_improve() {
     let s = json(&out.join("summary.json"));
     assert_eq!(s["steps"], 30);
     assert_eq!(s["status"], "finished");
-    let corr = s["metrics"]["correlation"].as_f64().unwrap();
-    assert!((-1.0..=1.0).contains(&corr));
+    let m = &s["metrics"];
+    assert_eq!(m["intermediate"], "∇²T");
+    // The same points for every engine: the kernel's half-width (default 11 points), and in
+    // 2D 20 % of 64 points.
+    assert_eq!(m["whole"]["margin"], serde_json::json!([5, 5]));
+    assert_eq!(m["interior"]["margin"], serde_json::json!([13, 13]));
+    for est in ["parameter", "separable", "intermediate"] {
+        let corr = m["interior"][est]["correlation"].as_f64().unwrap();
+        assert!((-1.0..=1.0).contains(&corr), "{est}: {corr}");
+    }
     let rows = std::fs::read_to_string(out.join("metrics.csv")).unwrap();
     assert_eq!(rows.lines().count(), 31, "header + one row per step");
     let loss = |line: &str| -> f64 { line.split(',').nth(1).unwrap().parse().unwrap() };
@@ -341,6 +353,11 @@ fn bad_input_gets_one_clear_line_and_exit_code_2() {
             "nonexistent",
         ),
         (vec!["bench", "--preset", "huge"], "preset"),
+        (
+            vec!["bench", "--noise", "0.1,-1", "--out", &out],
+            "noise levels",
+        ),
+        (vec!["bench", "--seeds", "0", "--out", &out], "--seeds"),
     ];
     for (args, expect) in cases {
         let o = mollify(&args);
@@ -500,18 +517,27 @@ fn compare_runs_engines_side_by_side() {
 }
 
 #[test]
-fn bench_writes_the_table_and_the_sweeps() {
+fn bench_writes_every_cell_as_a_row_and_the_report() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("bench");
+    let report = dir.path().join("docs");
     let o = run_mollify(&[
         "-q",
         "bench",
         "--problems",
         "langevin",
+        "--engines",
+        "mollifier,fd",
+        "--seeds",
+        "2",
         "--steps",
         "3",
+        "--jobs",
+        "2",
         "--out",
         out.to_str().unwrap(),
+        "--report",
+        report.to_str().unwrap(),
     ]);
     let text = String::from_utf8_lossy(&o.stdout);
     println!("{text}");
@@ -519,20 +545,78 @@ fn bench_writes_the_table_and_the_sweeps() {
         "results.csv",
         "results.json",
         "results.md",
-        "time-vs-depth.svg",
+        "sigma-langevin.svg",
     ] {
         assert!(out.join(f).exists(), "{f}");
     }
+    assert!(report.join("results.md").exists());
+    assert!(report.join("results/sigma-langevin.svg").exists());
     let rows = json(&out.join("results.json"));
     let rows = rows.as_array().unwrap();
-    // 3 architectures × 3 engines, then 3 engines × 3 depths.
-    assert_eq!(rows.iter().filter(|r| r["kind"] == "table").count(), 9);
-    assert_eq!(rows.iter().filter(|r| r["kind"] == "depth").count(), 9);
+    let count = |part: &str| rows.iter().filter(|r| r["part"] == part).count();
+    // Table: 2 seeds × PINN × 2 engines; σ sweep: 2 seeds × 4 σ × 2 engines; depth: 2 × 3.
+    assert_eq!(count("table"), 4);
+    assert_eq!(count("sigma"), 16);
+    assert_eq!(count("depth"), 6);
+    let csv = std::fs::read_to_string(out.join("results.csv")).unwrap();
+    assert_eq!(
+        csv.lines().count(),
+        rows.len() + 1,
+        "header + a row per cell"
+    );
+    // Seeds vary the data: two seeds' σ = 1 datasets differ.
+    let seeds: Vec<u64> = rows.iter().filter_map(|r| r["seed"].as_u64()).collect();
+    assert!(seeds.contains(&0) && seeds.contains(&1));
     for r in rows {
+        assert_eq!(r["status"], "finished", "{r}");
         assert!(r["ms_per_step"].as_f64().unwrap() > 0.0, "{r}");
         assert!(r["peak_memory_mib"].as_f64().unwrap() > 0.0, "{r}");
+        assert_eq!(r["memory_counter"], "process peak RSS");
     }
-    assert!(text.contains("recursive / mollifier time"));
+    for words in [
+        "## Table 2",
+        "paper PINN+M",
+        "v′ corr",
+        "fd / mollifier time",
+    ] {
+        assert!(text.contains(words), "{words}");
+    }
+}
+
+#[test]
+fn a_bench_cell_over_its_budget_is_a_row_with_its_status_and_the_bench_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("bench");
+    run_mollify(&[
+        "-q",
+        "bench",
+        "--problems",
+        "langevin",
+        "--engines",
+        "mollifier",
+        "--seeds",
+        "1",
+        "--steps",
+        "50",
+        "--budget",
+        "0.000001",
+        "--no-noise",
+        "--no-sweeps",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let rows = json(&out.join("results.json"));
+    let row = &rows.as_array().unwrap()[0];
+    assert_eq!(row["steps"], 1, "{row}");
+    assert!(
+        row["status"]
+            .as_str()
+            .unwrap()
+            .contains("time budget reached after 1 of 50 steps"),
+        "{row}"
+    );
+    let md = std::fs::read_to_string(out.join("results.md")).unwrap();
+    assert!(md.contains("## Runs that did not finish"), "{md}");
 }
 
 /// Runs `mollify -q train --data langevin` with `extra` flags into `out` (tiny network, CPU).
@@ -618,7 +702,10 @@ fn the_same_seeds_give_the_same_results_bit_for_bit() {
         results_of(&runs[0].join("summary.json")),
         results_of(&runs[1].join("summary.json")),
     );
-    assert!(a["metrics"]["correlation"].is_f64(), "{a}");
+    assert!(
+        a["metrics"]["interior"]["parameter"]["correlation"].is_f64(),
+        "{a}"
+    );
     assert_eq!(a, b);
 }
 

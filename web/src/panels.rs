@@ -157,7 +157,7 @@ pub(crate) fn Panel(p: &PanelProps) -> Html {
             <dl>
                 <dt>{"step"}</dt><dd data-testid="step">{format!("{} / {}", latest.map(|s| s.step).unwrap_or(0), p.ready.steps)}</dd>
                 <dt>{"correlation with truth"}</dt><dd class="big" data-testid="correlation">{fmt(latest.and_then(|s| s.correlation), 3)}</dd>
-                <dt>{"Laplacian correlation"}</dt><dd>{fmt(latest.and_then(|s| s.laplacian_correlation), 3)}</dd>
+                <dt>{"derivative correlation (∇²T, v′, ∇²φ_d)"}</dt><dd>{fmt(latest.and_then(|s| s.laplacian_correlation), 3)}</dd>
                 <dt>{"relative L2 error"}</dt><dd>{fmt(latest.and_then(|s| s.relative_l2), 3)}</dd>
                 <dt>{"ms per step"}</dt><dd data-testid="ms-per-step">{fmt(latest.map(|s| s.ms_per_step), 1)}</dd>
                 <dt>{"memory"}</dt><dd>{memory}</dd>

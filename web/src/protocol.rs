@@ -84,7 +84,8 @@ pub struct Snapshot {
     pub ms_per_step: f64,
     /// Correlation of the recovered parameter with the truth.
     pub correlation: Option<f64>,
-    /// Correlation of their Laplacians (2D).
+    /// Correlation of the engine's derivative of u that the residual hinges on (∇²T for heat)
+    /// with the clean solution's.
     pub laplacian_correlation: Option<f64>,
     /// Relative L2 error.
     pub relative_l2: Option<f64>,

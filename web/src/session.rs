@@ -9,7 +9,6 @@ use mollify_core::backend::{self, BackendChoice, Selected};
 use mollify_core::engine::EngineKind;
 use mollify_core::numerics::autosize;
 use mollify_core::train::driver::{self, StepBudget};
-use mollify_core::train::metrics::Metrics;
 use mollify_core::train::{KernelSize, Trainer};
 
 use crate::protocol::{Input, Output, Ready, Snapshot};
@@ -25,7 +24,6 @@ struct Panel {
 struct Run {
     settings: Settings,
     ds: Dataset,
-    shape: [usize; 2],
     panels: Vec<Panel>,
 }
 
@@ -196,7 +194,6 @@ impl Session {
         self.run = Some(Run {
             settings,
             ds,
-            shape,
             panels,
         });
         Ok(ready)
@@ -232,15 +229,7 @@ impl Session {
                 };
             panel.done = panel.trainer.steps_taken() >= steps;
             let Some(report) = last else { continue };
-            match snapshot(
-                panel,
-                index,
-                run.shape,
-                report,
-                1e3 * seconds / taken as f64,
-            )
-            .await
-            {
+            match snapshot(panel, index, report, 1e3 * seconds / taken as f64).await {
                 Ok(s) => out.push(Output::Snapshot(s)),
                 Err(e) => out.push(Output::Error {
                     panel: Some(index),
@@ -259,24 +248,20 @@ impl Session {
 async fn snapshot(
     panel: &Panel,
     index: usize,
-    shape: [usize; 2],
     report: mollify_core::train::StepReport,
     ms_per_step: f64,
 ) -> mollify_core::Result<Snapshot> {
     let parameter = panel.trainer.parameter().await?;
-    let metrics = panel
-        .trainer
-        .truth()
-        .map(|truth| Metrics::compare(&parameter, truth, shape, panel.trainer.metric_region()));
+    let metrics = panel.trainer.metrics().await?;
     Ok(Snapshot {
         panel: index,
         step: report.step,
         data_loss: report.data_loss,
         pde_loss: report.pde_loss,
         ms_per_step,
-        correlation: metrics.map(|m| m.correlation),
-        laplacian_correlation: metrics.and_then(|m| m.laplacian_correlation),
-        relative_l2: metrics.map(|m| m.relative_l2),
+        correlation: metrics.as_ref().and_then(|m| m.correlation()),
+        laplacian_correlation: metrics.as_ref().and_then(|m| m.intermediate_correlation()),
+        relative_l2: metrics.as_ref().map(|m| m.interior.parameter.relative_l2),
         parameter: to_f32(&parameter),
         memory_bytes: panel.trainer.peak_memory_bytes(),
         done: panel.done,

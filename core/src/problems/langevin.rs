@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use burn::tensor::Tensor;
 
-use super::{Arith, Inputs, Observation, Parameter, Problem, Size, meta, rms};
+use super::{Arith, Inputs, Intermediate, Observation, Parameter, Problem, Size, meta, rms};
 use crate::data::dataset::{Dataset, Role};
 use crate::data::grid::{Axis, Grid};
 use crate::engine::Request;
@@ -216,6 +216,16 @@ impl Problem for Langevin {
             self.gamma,
         ))
     }
+    fn intermediate(&self) -> Option<Intermediate> {
+        Some(Intermediate {
+            key: Deriv2::X,
+            symbol: "v′",
+            clean: "v_clean",
+        })
+    }
+    fn separable(&self) -> bool {
+        true
+    }
     fn residual_scale(&self, _ds: &Dataset, observed: &[f64], _spread: f64) -> Result<f64> {
         Ok(self.gamma * rms(observed))
     }
@@ -227,12 +237,28 @@ impl Problem for Langevin {
     fn cases(&self) -> &'static [&'static str] {
         &["varying", "constant", "noisy", "varying-noisy"]
     }
+    /// A noisy case takes its forcing noise σ after a colon ("noisy:0.25"; default 0.5), for
+    /// the paper's σ sweep.
     fn simulate(&self, case: Option<&str>, size: Size, obs: &Observation) -> Result<Dataset> {
-        let params = Params {
+        let mut params = Params {
             gamma: self.gamma,
             ..Params::default()
         };
-        simulate(case.unwrap_or("varying").parse()?, size, &params, obs)
+        let case = case.unwrap_or("varying");
+        let (name, sigma) = case.split_once(':').unwrap_or((case, ""));
+        let case: Case = name.parse()?;
+        if !sigma.is_empty() {
+            params.sigma = sigma
+                .parse::<f64>()
+                .ok()
+                .filter(|s| case.noisy() && s.is_finite() && *s >= 0.0)
+                .ok_or_else(|| {
+                    Error::Invalid(format!(
+                        "Langevin case '{name}:{sigma}': only the noisy cases take a forcing noise σ ≥ 0 after ':'"
+                    ))
+                })?;
+        }
+        simulate(case, size, &params, obs)
     }
 }
 
@@ -275,6 +301,27 @@ mod tests {
             (sd / p.sigma - 1.0).abs() < 4.0 / (2.0 * n).sqrt(),
             "sd {sd}"
         );
+    }
+
+    #[test]
+    fn a_noisy_case_takes_its_sigma_after_a_colon() {
+        let sd = |case: &str| {
+            let ds = Langevin::default()
+                .simulate(Some(case), Size::Paper, &Observation::default())
+                .unwrap();
+            let f = ds.field("F").unwrap();
+            let inner = &f[1..f.len() - 1];
+            let m = inner.iter().sum::<f64>() / inner.len() as f64;
+            (inner.iter().map(|v| (v - m).powi(2)).sum::<f64>() / inner.len() as f64).sqrt()
+        };
+        let (a, b) = (sd("noisy:0.1"), sd("noisy:0.4"));
+        assert!((b / a - 4.0).abs() < 1e-9, "{a} {b}");
+        for bad in ["constant:0.1", "noisy:-1", "noisy:x"] {
+            let e = Langevin::default()
+                .simulate(Some(bad), Size::Quick, &Observation::default())
+                .unwrap_err();
+            assert!(e.to_string().contains("forcing noise"), "{e}");
+        }
     }
 
     #[test]

@@ -191,6 +191,18 @@ pub struct Known {
     pub derivs: BTreeSet<Deriv2>,
 }
 
+/// The solution derivative a residual hinges on, where noise amplification shows first (the
+/// paper's "essential intermediate": ∇²T for heat); scored against the clean solution's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Intermediate {
+    /// Its key (one of the problem's requested derivatives of u).
+    pub key: Deriv2,
+    /// How reports write it ("∇²T").
+    pub symbol: &'static str,
+    /// The clean solution's field in simulated datasets.
+    pub clean: &'static str,
+}
+
 /// What a residual is evaluated on: the engine's derivatives of u and p, and the known fields'
 /// derivatives, all on the same evaluation points.
 #[derive(Debug, Clone, Copy)]
@@ -231,6 +243,16 @@ pub trait Problem: std::fmt::Debug + Send + Sync {
     }
     /// The residual on the evaluation points (zero where the physics holds).
     fn residual(&self, f: &Inputs<'_>) -> Result<Tensor<1>>;
+    /// The derivative of u the residual hinges on (`None`: none singled out).
+    fn intermediate(&self) -> Option<Intermediate> {
+        None
+    }
+    /// Whether the residual is affine in the parameter's value and uses none of its
+    /// derivatives: then r(p̂) = 0 solves pointwise, p̂ = −r(0)/(r(1) − r(0)), from the engine's
+    /// derivatives of u alone (the paper's separable estimate, Sec. 3.3: F̂ = v̂′ + γv̂).
+    fn separable(&self) -> bool {
+        false
+    }
     /// A typical size of the residual's terms, so the PDE loss is normalised like the data's.
     /// `observed` holds the observed values, `spread` their standard deviation.
     fn residual_scale(&self, ds: &Dataset, observed: &[f64], spread: f64) -> Result<f64>;
@@ -259,6 +281,22 @@ pub trait Problem: std::fmt::Debug + Send + Sync {
     fn order(&self) -> usize {
         self.request().order()
     }
+}
+
+/// The separable estimate of the parameter on the evaluation points of `inputs` (the paper's
+/// Sec. 3.3): the residual is affine in the parameter's value, so p̂ = −r(0)/(r(1) − r(0)) solves
+/// r(p̂) = 0 pointwise from the derivatives of u alone. `None` where the problem is not separable.
+pub fn separable_estimate(problem: &dyn Problem, inputs: &Inputs<'_>) -> Result<Option<Tensor<1>>> {
+    if !problem.separable() {
+        return Ok(None);
+    }
+    let at = |value: f64| -> Result<Tensor<1>> {
+        let mut p = inputs.p.clone();
+        p.insert(Deriv2::U, inputs.p.get(Deriv2::U)?.zeros_like() + value);
+        problem.residual(&Inputs { p: &p, ..*inputs })
+    };
+    let (r0, r1) = (at(0.0)?, at(1.0)?);
+    Ok(Some(-r0.clone() / (r1 - r0)))
 }
 
 /// The built-in problems, the paper's: one line each.

@@ -27,7 +27,7 @@ use crate::model::Network;
 use crate::numerics::autosize;
 use crate::numerics::mollifier::Deriv2;
 use crate::problems::{self, Inputs, Problem};
-use metrics::{Metrics, crop_values};
+use metrics::{Estimates, Metrics, Truths, crop_values, embed};
 
 /// Fraction of each 2D axis left out of the metrics at either end (see [`Trainer::metric_region`]).
 pub const METRIC_INSET: f64 = 0.2;
@@ -80,6 +80,8 @@ pub struct Trainer {
     obs_std: f64,
     residual_scale: f64,
     truth: Option<Vec<f64>>,
+    /// The intermediate derivative of the clean solution, where the dataset has that.
+    intermediate_truth: Option<Vec<f64>>,
     notes: Vec<String>,
     step: usize,
 }
@@ -235,6 +237,10 @@ impl Trainer {
             .parameter()
             .and_then(|p| ds.fields.get(p.truth))
             .map(|f| f.values.clone());
+        let intermediate_truth = problem.intermediate().and_then(|i| {
+            let clean = ds.fields.get(i.clean)?;
+            metrics::reference_derivative(&clean.values, &ds.grid, i.key)
+        });
         let o = &config.optimizer;
         let optim = AdamConfig::new()
             .with_beta_1(o.beta1 as f32)
@@ -257,6 +263,7 @@ impl Trainer {
             obs_std,
             residual_scale: residual_scale.max(1e-12),
             truth,
+            intermediate_truth,
             notes,
             step: 0,
         })
@@ -281,6 +288,12 @@ impl Trainer {
     /// The ground truth of the parameter (C order on the grid), where the dataset has it.
     pub fn truth(&self) -> Option<&[f64]> {
         self.truth.as_deref()
+    }
+
+    /// The intermediate derivative of the clean solution (C order, NaN on the edge), where the
+    /// dataset has the clean solution.
+    pub fn intermediate_truth(&self) -> Option<&[f64]> {
+        self.intermediate_truth.as_deref()
     }
 
     /// Steps taken.
@@ -353,18 +366,53 @@ impl Trainer {
         read_f64(self.net().fields().1).await
     }
 
-    /// Metrics of the recovered parameter against the truth on [`Trainer::metric_region`];
-    /// `None` for forward problems and data without ground truth.
+    /// Every estimate of the run on the whole grid: the fitted solution, the parameter head,
+    /// the separable estimate and the intermediate derivative of u (NaN where the engine defines none).
+    pub async fn estimates(&self) -> Result<Estimates> {
+        let d = self.engine.derivatives(&self.net())?;
+        let (shape, m) = (self.shape, self.engine.margin());
+        let intermediate = match self.problem.intermediate() {
+            Some(i) => Some(embed(&read_f64(d.u.get(i.key)?).await?, shape, m)),
+            None => None,
+        };
+        let inputs = Inputs {
+            u: &d.u,
+            p: &d.p,
+            known: &self.targets.known,
+        };
+        let separable = match problems::separable_estimate(self.problem.as_ref(), &inputs)? {
+            Some(s) => Some(embed(&read_f64(s).await?, shape, m)),
+            None => None,
+        };
+        let solution = embed(
+            &read_f64(d.data()?).await?,
+            shape,
+            self.engine.data_margin(),
+        );
+        Ok(Estimates {
+            solution,
+            parameter: self.parameter().await?,
+            separable,
+            intermediate,
+        })
+    }
+
+    /// Metrics of the estimates against the truth on [`Trainer::metric_regions`]; `None` for
+    /// forward problems and data without ground truth.
     pub async fn metrics(&self) -> Result<Option<Metrics>> {
         let Some(truth) = &self.truth else {
             return Ok(None);
         };
-        let p = self.parameter().await?;
-        Ok(Some(Metrics::compare(
-            &p,
-            truth,
+        let truths = Truths {
+            parameter: truth,
+            intermediate: self.intermediate_truth.as_deref(),
+        };
+        Ok(Some(Metrics::new(
+            &self.estimates().await?,
+            &truths,
+            self.problem.intermediate().map(|i| i.symbol),
             self.shape,
-            self.metric_region(),
+            self.metric_regions(),
         )))
     }
 
@@ -374,20 +422,52 @@ impl Trainer {
         self.peak_device_bytes.or_else(checkpoint::process_peak_rss)
     }
 
-    /// Margin [y, x] excluded from the metrics: the same for every engine, so their numbers
-    /// compare. In 2D a band of [`METRIC_INSET`] of each axis: next to a Dirichlet boundary the
-    /// data and the residual barely constrain the parameter, for every engine alike (measured
-    /// on heat: correlation 0.39 within 5 points of the edge, 0.98 from 12 points in).
-    pub fn metric_region(&self) -> [usize; 2] {
-        let margin = self.engine.margin();
-        if self.shape[0] == 1 {
-            return margin;
+    /// What [`Trainer::peak_memory_bytes`] counts: a ratio of two runs' memory means something
+    /// only when both count the same.
+    pub fn memory_counter(&self) -> &'static str {
+        if self.peak_device_bytes.is_some() {
+            "device pool reserved"
+        } else if checkpoint::process_peak_rss().is_some() {
+            "process peak RSS"
+        } else {
+            "none"
         }
+    }
+
+    /// Margins [y, x] of the two metric regions, the same for every engine of a configuration
+    /// so their numbers compare. *Whole*: the grid less the kernel's half-width (where the
+    /// mollifier's Valid boundary defines no u, and the paper drops its residual), at least one
+    /// point (the reference derivative is central differences) and at least the engine's own
+    /// margin. *Interior*: in 2D also a band of [`METRIC_INSET`] of each axis: next to a
+    /// Dirichlet boundary the data and the residual barely constrain the parameter, for every
+    /// engine alike (measured on heat: correlation 0.39 within 5 points of the edge, 0.98 from
+    /// 12 points in).
+    pub fn metric_regions(&self) -> [[usize; 2]; 2] {
+        let half = match self.config.mollifier.size {
+            KernelSize::Points(n) => n / 2,
+            KernelSize::Auto => 0,
+        };
+        let m = self.engine.margin();
+        let is_2d = self.shape[0] > 1;
+        let whole = [
+            if is_2d { m[0].max(half).max(1) } else { 0 },
+            m[1].max(half).max(1),
+        ];
         let inset = |n: usize| (METRIC_INSET * n as f64).round() as usize;
-        [
-            margin[0].max(inset(self.shape[0])),
-            margin[1].max(inset(self.shape[1])),
-        ]
+        let interior = if is_2d {
+            [
+                whole[0].max(inset(self.shape[0])),
+                whole[1].max(inset(self.shape[1])),
+            ]
+        } else {
+            whole
+        };
+        [whole, interior]
+    }
+
+    /// The interior metric region (what a plot outlines).
+    pub fn metric_region(&self) -> [usize; 2] {
+        self.metric_regions()[1]
     }
 }
 

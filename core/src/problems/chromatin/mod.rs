@@ -19,7 +19,7 @@ use rustfft::num_complex::Complex;
 use solver::Spectral;
 pub use solver::{Steady, spectral_derivatives, steady_state};
 
-use super::{Arith, Inputs, Known, Observation, Parameter, Problem, Size, meta};
+use super::{Arith, Inputs, Intermediate, Known, Observation, Parameter, Problem, Size, meta};
 use crate::data::dataset::{Dataset, Role};
 use crate::data::grid::{Axis, Grid};
 use crate::engine::Request;
@@ -268,6 +268,17 @@ impl Problem for Chromatin {
                 gamma: f.p.get(Deriv2::U)?,
             },
         ))
+    }
+    fn intermediate(&self) -> Option<Intermediate> {
+        Some(Intermediate {
+            key: Deriv2::Laplacian,
+            symbol: "∇²φ_d",
+            clean: "phi_d_clean",
+        })
+    }
+    fn separable(&self) -> bool {
+        // Γ̂ = (φ_h − ½∇²μ_d)/φ_e.
+        true
     }
     fn residual_scale(&self, _ds: &Dataset, observed: &[f64], spread: f64) -> Result<f64> {
         Ok(2.0 * spread.max(super::rms(observed)))

@@ -1,0 +1,480 @@
+//! results.md from the bench's rows: the paper's Table 2 layout with its figures beside ours,
+//! the noise sweeps as tables and plots, the cost sweeps with ratios, and how it was made
+//! (command, machine, wall time). Every number is a mean ± standard deviation over seeds.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use super::{Cell, Part, Preset};
+use crate::error::CliError;
+use crate::plot;
+
+/// How the bench ran.
+pub(super) struct Context<'a> {
+    pub(super) command: String,
+    pub(super) seconds: f64,
+    pub(super) jobs: usize,
+    pub(super) seeds: u64,
+    pub(super) preset: &'a Preset,
+}
+
+/// Rows of the paper's Table 2 (K80 GPUs): problem, metric, PINN, PINN+M.
+const PAPER: &[(&str, Metric, f64, f64)] = &[
+    ("langevin", Metric::Time, 2138.0, 1615.0),
+    ("langevin", Metric::MeanCorr, 0.99, 0.96),
+    ("langevin", Metric::Corr, 0.99, 0.97),
+    ("langevin", Metric::Memory, 0.21 * 1024.0, 0.16 * 1024.0),
+    ("heat", Metric::Time, 2294.0, 1582.0),
+    ("heat", Metric::MeanCorr, 0.81, 0.99),
+    ("heat", Metric::Corr, 0.21, 0.99),
+    ("heat", Metric::Memory, 1.20 * 1024.0, 0.24 * 1024.0),
+    ("heat", Metric::Intermediate, 0.16, 0.99),
+    ("chromatin", Metric::Time, 3386.0, 335.0),
+    ("chromatin", Metric::MeanCorr, 0.44, 0.99),
+    ("chromatin", Metric::Corr, 0.17, 0.84),
+    ("chromatin", Metric::Memory, 2.75 * 1024.0, 0.23 * 1024.0),
+    ("chromatin", Metric::Intermediate, 0.21, 0.78),
+];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Metric {
+    Time,
+    Steps,
+    MeanCorr,
+    VarCorr,
+    Corr,
+    Separable,
+    Intermediate,
+    Memory,
+    RelL2,
+}
+
+/// Mean ± sample standard deviation of the finite values, and how many there were.
+fn stats(v: impl Iterator<Item = Option<f64>>) -> Option<(f64, f64, usize)> {
+    let v: Vec<f64> = v.flatten().filter(|x| x.is_finite()).collect();
+    if v.is_empty() {
+        return None;
+    }
+    let n = v.len() as f64;
+    let m = v.iter().sum::<f64>() / n;
+    let s = if v.len() > 1 {
+        (v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (n - 1.0)).sqrt()
+    } else {
+        0.0
+    };
+    Some((m, s, v.len()))
+}
+
+fn pm(v: Option<(f64, f64, usize)>, digits: usize) -> String {
+    v.map_or("–".into(), |(m, s, _)| {
+        format!("{m:.digits$} ± {s:.digits$}")
+    })
+}
+
+/// The paper's mean (or variance) correlation: across runs, the estimate's region mean (or
+/// standard deviation) against the truth's. Undefined where the truth's is the same in every
+/// run (a sweep over observation noise only).
+fn across_runs(cells: &[&Cell], get: fn(&Cell) -> (Option<f64>, Option<f64>)) -> Option<f64> {
+    let (e, t): (Vec<f64>, Vec<f64>) = cells
+        .iter()
+        .filter_map(|c| match get(c) {
+            (Some(e), Some(t)) if e.is_finite() && t.is_finite() => Some((e, t)),
+            _ => None,
+        })
+        .unzip();
+    if e.len() < 3 {
+        return None;
+    }
+    mollify_core::train::metrics::correlation(&e, &t)
+}
+
+fn value(c: &Cell, m: Metric) -> Option<f64> {
+    match m {
+        Metric::Time => c.seconds,
+        Metric::Steps => Some(c.steps as f64),
+        Metric::Corr => c.correlation,
+        Metric::Separable => c.separable_correlation,
+        Metric::Intermediate => c.intermediate_correlation,
+        Metric::Memory => c.peak_memory_mib,
+        Metric::RelL2 => c.relative_l2,
+        Metric::MeanCorr | Metric::VarCorr => None,
+    }
+}
+
+fn unique<T: PartialEq + Clone>(v: impl Iterator<Item = T>) -> Vec<T> {
+    let mut out: Vec<T> = Vec::new();
+    for x in v {
+        if !out.contains(&x) {
+            out.push(x);
+        }
+    }
+    out
+}
+
+/// Where a problem's accuracy is judged: temporal in 1D, spatial in 2D.
+fn corr_name(problem: &str) -> &'static str {
+    if problem == "langevin" {
+        "temporal corr"
+    } else {
+        "spatial corr"
+    }
+}
+
+fn table2(md: &mut String, cells: &[Cell], ctx: &Context<'_>) {
+    let table: Vec<&Cell> = cells.iter().filter(|c| c.part == Part::Table).collect();
+    if table.is_empty() {
+        return;
+    }
+    let columns = unique(table.iter().map(|c| (c.arch.clone(), c.engine.clone())));
+    let _ = writeln!(
+        md,
+        "## Table 2\n\nThe paper's PINN and PINN+M columns (K80 GPU, its sizes, 5 runs) beside ours \
+         ({} seeds, each varying the network's and the data's seed; observation noise {} % of the \
+         clean solution's RMS; {} steps, at most {} s per run). Correlations are on the interior \
+         (see *Metrics*); ± is the standard deviation over seeds.\n",
+        ctx.seeds,
+        100.0 * ctx.preset.table_noise,
+        ctx.preset.steps,
+        ctx.preset.budget
+    );
+    md.push_str("| PDE | metric | paper PINN | paper PINN+M |");
+    for (a, e) in &columns {
+        let _ = write!(md, " {a} {e} |");
+    }
+    md.push_str("\n|---|---|---|---|");
+    md.push_str(&"---|".repeat(columns.len()));
+    md.push('\n');
+    for problem in unique(table.iter().map(|c| c.problem.clone())) {
+        let symbol = table
+            .iter()
+            .find_map(|c| c.intermediate.clone().filter(|_| c.problem == problem))
+            .unwrap_or_else(|| "∂u".into());
+        let order = table
+            .iter()
+            .find(|c| c.problem == problem)
+            .map_or(0, |c| c.order);
+        let rows: [(Metric, String, usize); 9] = [
+            (Metric::Time, "time per run (s)".into(), 1),
+            (Metric::Steps, "steps done".into(), 0),
+            (Metric::MeanCorr, "mean corr (across runs)".into(), 2),
+            (Metric::VarCorr, "variance corr (across runs)".into(), 2),
+            (Metric::Corr, corr_name(&problem).into(), 3),
+            (Metric::Separable, "separable estimate corr".into(), 3),
+            (
+                Metric::Intermediate,
+                format!("{symbol} corr (paper: Laplacian corr)"),
+                3,
+            ),
+            (Metric::Memory, "peak memory (MiB)".into(), 0),
+            (Metric::RelL2, "relative L2".into(), 3),
+        ];
+        for (k, (metric, label, digits)) in rows.iter().enumerate() {
+            let paper = PAPER
+                .iter()
+                .find(|(p, m, _, _)| *p == problem && m == metric);
+            let paper_cell = |v: Option<f64>| match (v, metric) {
+                (Some(v), Metric::Time | Metric::Memory) => format!("{v:.0}"),
+                (Some(v), _) => format!("{v:.2}"),
+                (None, _) => "–".into(),
+            };
+            let _ = write!(
+                md,
+                "| {} | {label} | {} | {} |",
+                if k == 0 {
+                    format!("{problem} (order {order})")
+                } else {
+                    String::new()
+                },
+                paper_cell(paper.map(|p| p.2)),
+                paper_cell(paper.map(|p| p.3))
+            );
+            for (a, e) in &columns {
+                let mine: Vec<&Cell> = cells
+                    .iter()
+                    .filter(|c| {
+                        c.problem == problem
+                            && &c.arch == a
+                            && &c.engine == e
+                            && matches!(c.part, Part::Table | Part::Noise | Part::Sigma)
+                    })
+                    .collect();
+                let in_table = mine.iter().filter(|c| c.part == Part::Table);
+                let text = match metric {
+                    Metric::MeanCorr => fmt1(across_runs(&mine, |c| (c.mean, c.truth_mean))),
+                    Metric::VarCorr => fmt1(across_runs(&mine, |c| (c.std, c.truth_std))),
+                    _ => pm(stats(in_table.map(|c| value(c, *metric))), *digits),
+                };
+                let _ = write!(md, " {text} |");
+            }
+            md.push('\n');
+        }
+    }
+    md.push_str(
+        "\n*Mean* and *variance corr* correlate, across every accuracy run of an engine (this \
+         block and its noise sweep), the estimate's region mean and standard deviation with the \
+         truth's (the paper's App. B.4.1); they are undefined (–) where the truth's mean or \
+         spread is the same in every run, as in a sweep over observation noise alone. The paper \
+         reports times for 1000 epochs on its sizes and a K80; ours are per run on the \
+         quick grids, so compare ratios, not seconds.\n\n",
+    );
+}
+
+fn fmt1(v: Option<f64>) -> String {
+    v.map_or("–".into(), |v| format!("{v:.2}"))
+}
+
+/// Noise-sweep tables and plots, one per problem and part.
+fn sweeps(md: &mut String, cells: &[Cell], plots: &Path, rel: &str) -> Result<(), CliError> {
+    for part in [Part::Noise, Part::Sigma] {
+        let rows: Vec<&Cell> = cells.iter().filter(|c| c.part == part).collect();
+        for problem in unique(rows.iter().map(|c| c.problem.clone())) {
+            let mine: Vec<&Cell> = rows
+                .iter()
+                .copied()
+                .filter(|c| c.problem == problem)
+                .collect();
+            let level = |c: &Cell| match part {
+                Part::Sigma => c.sigma.unwrap_or(0.0),
+                _ => 100.0 * c.noise,
+            };
+            let (x_label, heading) = match part {
+                Part::Sigma => (
+                    "forcing noise σ",
+                    format!(
+                        "## {problem}: forcing-noise sweep (σ of F's white noise; observation noise {} %)",
+                        mine.first().map_or(0.0, |c| 100.0 * c.noise)
+                    ),
+                ),
+                _ => (
+                    "observation noise (% of RMS)",
+                    format!("## {problem}: observation-noise sweep"),
+                ),
+            };
+            let symbol = mine
+                .iter()
+                .find_map(|c| c.intermediate.clone())
+                .unwrap_or_else(|| "∂u".into());
+            let engines = unique(mine.iter().map(|c| c.engine.clone()));
+            let levels = {
+                let mut l = unique(mine.iter().map(|c| level(c).to_bits()));
+                l.sort_by(|a, b| f64::from_bits(*a).total_cmp(&f64::from_bits(*b)));
+                l
+            };
+            let _ = writeln!(md, "{heading}\n");
+            let metrics: [(Metric, String); 3] = [
+                (Metric::Corr, corr_name(&problem).to_string()),
+                (Metric::Intermediate, format!("{symbol} corr")),
+                (Metric::Separable, "separable estimate corr".into()),
+            ];
+            let mut panels = Vec::new();
+            for (metric, label) in &metrics {
+                let _ = write!(md, "| {label} \\ {x_label} |");
+                for l in &levels {
+                    let _ = write!(md, " {} |", f64::from_bits(*l));
+                }
+                md.push_str("\n|---|");
+                md.push_str(&"---|".repeat(levels.len()));
+                md.push('\n');
+                let mut series = Vec::new();
+                for e in &engines {
+                    let _ = write!(md, "| {e} |");
+                    let mut points = Vec::new();
+                    for l in &levels {
+                        let s = stats(
+                            mine.iter()
+                                .filter(|c| &c.engine == e && level(c).to_bits() == *l)
+                                .map(|c| value(c, *metric)),
+                        );
+                        let _ = write!(md, " {} |", pm(s, 3));
+                        if let Some((m, sd, _)) = s {
+                            points.push((f64::from_bits(*l), m, sd));
+                        }
+                    }
+                    md.push('\n');
+                    series.push((e.clone(), points));
+                }
+                md.push('\n');
+                panels.push((label.clone(), series));
+            }
+            if part == Part::Sigma {
+                md.push_str(
+                    "Variance correlation across runs (predicted vs true standard deviation of F):",
+                );
+                for e in &engines {
+                    let runs: Vec<&Cell> =
+                        mine.iter().copied().filter(|c| &c.engine == e).collect();
+                    let _ = write!(
+                        md,
+                        " {e} {};",
+                        fmt1(across_runs(&runs, |c| (c.std, c.truth_std)))
+                    );
+                }
+                md.push_str("\n\n");
+            }
+            let file = format!("{}-{problem}.svg", format!("{part:?}").to_lowercase());
+            plot::sweep(&plots.join(&file), x_label, &panels)?;
+            let _ = writeln!(md, "![{heading}]({rel}/{file})\n");
+        }
+    }
+    Ok(())
+}
+
+/// The cost sweeps and the time and memory ratios of each engine to the mollifier at the same
+/// point, computed only where both ran on the same device and count memory the same way.
+fn cost(md: &mut String, cells: &[Cell]) {
+    let sweeps: Vec<&Cell> = cells
+        .iter()
+        .filter(|c| matches!(c.part, Part::Depth | Part::Grid))
+        .collect();
+    if sweeps.is_empty() {
+        return;
+    }
+    md.push_str("## Cost sweeps (PINN; each run alone on the machine)\n\n| sweep | problem (order) | grid | depth | engine | device | ms/step | peak MiB | memory counter |\n|---|---|---|---|---|---|---|---|---|\n");
+    for c in &sweeps {
+        let _ = writeln!(
+            md,
+            "| {:?} | {} ({}) | {} | {} | {} | {} | {} | {} | {} |",
+            c.part,
+            c.problem,
+            c.order,
+            c.grid,
+            c.depth,
+            c.engine,
+            c.device,
+            c.ms_per_step.map_or("–".into(), |v| format!("{v:.1}")),
+            c.peak_memory_mib.map_or("–".into(), |v| format!("{v:.0}")),
+            c.memory_counter
+        );
+    }
+    let others = unique(
+        sweeps
+            .iter()
+            .filter(|c| c.engine != "mollifier")
+            .map(|c| c.engine.clone()),
+    );
+    md.push_str("\n| sweep point |");
+    for e in &others {
+        let _ = write!(md, " {e} / mollifier time | {e} / mollifier memory |");
+    }
+    md.push_str("\n|---|");
+    md.push_str(&"---|---|".repeat(others.len()));
+    md.push('\n');
+    let points = unique(
+        sweeps
+            .iter()
+            .map(|c| (c.part, c.problem.clone(), c.depth, c.grid.clone())),
+    );
+    for (part, problem, depth, grid) in points {
+        let find = |e: &str| {
+            sweeps.iter().find(|c| {
+                c.part == part
+                    && c.problem == problem
+                    && c.depth == depth
+                    && c.grid == grid
+                    && c.engine == e
+            })
+        };
+        let Some(m) = find("mollifier") else { continue };
+        let _ = write!(md, "| {part:?} {problem} {grid} depth {depth} |");
+        for e in &others {
+            let comparable =
+                |x: &&&Cell| x.device == m.device && x.memory_counter == m.memory_counter;
+            let r = find(e).filter(comparable);
+            let ratio = |get: fn(&Cell) -> Option<f64>| {
+                r.and_then(|x| Some(get(x)? / get(m)?))
+                    .map_or("–".into(), |v| format!("{v:.1}"))
+            };
+            let _ = write!(
+                md,
+                " {} | {} |",
+                ratio(|c| c.ms_per_step),
+                ratio(|c| c.peak_memory_mib)
+            );
+        }
+        md.push('\n');
+    }
+    md.push_str(
+        "\nRatios only where both runs used the same device and memory counter (– otherwise).\n\n",
+    );
+}
+
+/// The machine, in words.
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|m| m.trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    format!("{cpu}, {cores} cores, {}", std::env::consts::OS)
+}
+
+pub(super) fn write(
+    out: &Path,
+    report: Option<&Path>,
+    cells: &[Cell],
+    ctx: &Context<'_>,
+) -> Result<(), CliError> {
+    let targets: Vec<(std::path::PathBuf, std::path::PathBuf, String)> = {
+        let mut t = vec![(out.join("results.md"), out.to_path_buf(), ".".to_string())];
+        if let Some(dir) = report {
+            t.push((
+                dir.join("results.md"),
+                dir.join("results"),
+                "results".into(),
+            ));
+        }
+        t
+    };
+    for (file, plots, rel) in targets {
+        mollify_core::data::io::create_dir_all(&plots)?;
+        let mut md = String::from("# Results: the paper's evaluation on our problems\n\n");
+        let _ = writeln!(
+            md,
+            "Made by `{}` in {:.0} min on {} (no GPU used: backend of every run below), \
+             accuracy runs {} at a time (a CPU run uses one core), cost runs alone. Raw rows: \
+             `results.csv` in the bench's output folder.\n",
+            ctx.command,
+            ctx.seconds / 60.0,
+            machine(),
+            ctx.jobs
+        );
+        md.push_str(
+            "**Metrics.** *Correlation*: Pearson correlation of the network's parameter field \
+             with the truth (spatial in 2D, temporal in 1D); undefined for a constant truth \
+             (then the relative error of the mean, in results.csv). *Separable estimate*: the \
+             parameter solved pointwise from the engine's derivatives of u (k̂ = −f/∇²T̂, \
+             F̂ = v̂′ + γv̂, Γ̂ = (φ_h − ½∇²μ̂_d)/φ_e). *∇²T corr* (the paper's Laplacian \
+             correlation): the engine's derivative of the solution that the residual hinges on, \
+             against the clean solution's (second-order central differences). Every engine is \
+             scored on the same points: the *interior* leaves out the kernel's half-width at \
+             each edge (where the mollifier's Valid boundary defines no u) and, in 2D, 20 % of \
+             each axis (next to the Dirichlet edge data and residual barely constrain the \
+             parameter, for every engine alike); whole-domain scores (half-width only) are in \
+             results.csv.\n\n",
+        );
+        table2(&mut md, cells, ctx);
+        sweeps(&mut md, cells, &plots, &rel)?;
+        cost(&mut md, cells);
+        let failed: Vec<&Cell> = cells.iter().filter(|c| c.status != "finished").collect();
+        if !failed.is_empty() {
+            md.push_str("## Runs that did not finish\n\n");
+            for c in failed {
+                let _ = writeln!(
+                    md,
+                    "- {:?} {} {} {} noise {} seed {}: {}",
+                    c.part, c.problem, c.arch, c.engine, c.noise, c.seed, c.status
+                );
+            }
+        }
+        mollify_core::data::io::write_atomic(&file, md.as_bytes())?;
+        if rel == "." {
+            print!("{md}");
+        }
+    }
+    Ok(())
+}
