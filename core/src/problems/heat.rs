@@ -466,7 +466,7 @@ mod tests {
         let est = super::super::separable_estimate(&Heat::default(), &inputs)
             .unwrap()
             .unwrap();
-        let est: Vec<f64> = est.into_data().convert::<f64>().to_vec().unwrap();
+        let est: Vec<f64> = est.into_data().convert::<f64>().try_to_vec().unwrap();
         let worst = est
             .iter()
             .zip(pick(ds.field("k").unwrap()))
