@@ -43,7 +43,7 @@ pub(crate) enum Command {
     /// Train one run (one engine, one architecture) on a dataset or a built-in problem.
     Train(TrainArgs),
     /// Train the same data with several engines side by side; with no arguments, the quick
-    /// heat demo.
+    /// heat demo (5 % observation noise, 1000 steps unless given).
     Compare(CompareArgs),
     /// The paper's Table 2 grid and the cost sweeps (time and memory vs depth, order, grid).
     Bench(BenchArgs),

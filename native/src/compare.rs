@@ -8,13 +8,22 @@ use crate::cli::CompareArgs;
 use crate::error::CliError;
 use crate::{plot, run, table};
 
+/// Steps of `compare` without a configuration file.
+const DEMO_STEPS: usize = 1000;
+/// Observation noise of `compare` without a configuration file or `--noise` (of a built-in
+/// problem: a dataset folder keeps its own).
+const DEMO_NOISE: f64 = 0.05;
+
 pub(crate) fn run(args: CompareArgs, quiet: bool) -> Result<(), CliError> {
     let mut run_args = args.run.clone();
-    if run_args.steps.is_none() && run_args.config.is_none() {
-        // The quick demo: enough steps to separate the engines in a few minutes on a CPU.
-        run_args.steps = Some(1000);
+    let mut data_args = args.data.clone();
+    if run_args.config.is_none() {
+        // The quick demo: enough steps to separate the engines in a few minutes on a CPU, at
+        // the noise where they differ (measured: docs/results.md).
+        run_args.steps.get_or_insert(DEMO_STEPS);
+        data_args.setup.noise.get_or_insert(DEMO_NOISE);
     }
-    let base = run::resolve(&run_args, Some(&args.data), None)?;
+    let base = run::resolve(&run_args, Some(&data_args), None)?;
     let ds = crate::data::load(&base.data)?;
     let mut engines = args.engines.clone();
     if args.fd && !engines.contains(&EngineKind::FiniteDifference) {

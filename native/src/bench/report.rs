@@ -226,7 +226,28 @@ fn fmt1(v: Option<f64>) -> String {
 /// Noise-sweep tables and plots, one per problem and part.
 fn sweeps(md: &mut String, cells: &[Cell], plots: &Path, rel: &str) -> Result<(), CliError> {
     for part in [Part::Noise, Part::Sigma] {
-        let rows: Vec<&Cell> = cells.iter().filter(|c| c.part == part).collect();
+        let swept: Vec<&str> = cells
+            .iter()
+            .filter(|c| c.part == part)
+            .map(|c| c.problem.as_str())
+            .collect();
+        let engines_swept: Vec<&str> = cells
+            .iter()
+            .filter(|c| c.part == part)
+            .map(|c| c.engine.as_str())
+            .collect();
+        // The table's PINN cells are the observation-noise sweep's point at the table's noise.
+        let rows: Vec<&Cell> = cells
+            .iter()
+            .filter(|c| {
+                c.part == part
+                    || (part == Part::Noise
+                        && c.part == Part::Table
+                        && c.arch == "pinn"
+                        && swept.contains(&c.problem.as_str())
+                        && engines_swept.contains(&c.engine.as_str()))
+            })
+            .collect();
         for problem in unique(rows.iter().map(|c| c.problem.clone())) {
             let mine: Vec<&Cell> = rows
                 .iter()
@@ -317,6 +338,47 @@ fn sweeps(md: &mut String, cells: &[Cell], plots: &Path, rel: &str) -> Result<()
         }
     }
     Ok(())
+}
+
+/// The mollifier's correlations against its kernel size (the table's cells at the default
+/// size included).
+fn kernels(md: &mut String, cells: &[Cell]) {
+    let swept: Vec<&Cell> = cells.iter().filter(|c| c.part == Part::Kernel).collect();
+    for problem in unique(swept.iter().map(|c| c.problem.clone())) {
+        let rows: Vec<&Cell> = cells
+            .iter()
+            .filter(|c| {
+                c.problem == problem
+                    && c.engine == "mollifier"
+                    && c.arch == "pinn"
+                    && matches!(c.part, Part::Kernel | Part::Table)
+            })
+            .collect();
+        let symbol = rows
+            .iter()
+            .find_map(|c| c.intermediate.clone())
+            .unwrap_or_else(|| "∂u".into());
+        let mut sizes = unique(rows.iter().filter_map(|c| c.kernel_size));
+        sizes.sort_unstable();
+        let _ = writeln!(
+            md,
+            "## {problem}: the mollifier's kernel size (observation noise {} %)\n\n| kernel size (points) | {} | {symbol} corr | separable estimate corr |\n|---|---|---|---|",
+            rows.first().map_or(0.0, |c| 100.0 * c.noise),
+            corr_name(&problem)
+        );
+        for k in sizes {
+            let at: Vec<&&Cell> = rows.iter().filter(|c| c.kernel_size == Some(k)).collect();
+            let col = |m: Metric| pm(stats(at.iter().map(|c| value(c, m))), 3);
+            let _ = writeln!(
+                md,
+                "| {k} | {} | {} | {} |",
+                col(Metric::Corr),
+                col(Metric::Intermediate),
+                col(Metric::Separable)
+            );
+        }
+        md.push('\n');
+    }
 }
 
 /// The cost sweeps and the time and memory ratios of each engine to the mollifier at the same
@@ -435,12 +497,19 @@ pub(super) fn write(
         let mut md = String::from("# Results: the paper's evaluation on our problems\n\n");
         let _ = writeln!(
             md,
-            "Made by `{}` in {:.0} min on {} (no GPU used: backend of every run below), \
-             accuracy runs {} at a time (a CPU run uses one core), cost runs alone. Raw rows: \
-             `results.csv` in the bench's output folder.\n",
+            "Made by `{}` in {:.0} min on {} (devices used: {}), accuracy runs {} at a time \
+             (a CPU run uses one core), cost runs alone. Raw rows: `results.csv` in the bench's \
+             output folder.\n",
             ctx.command,
             ctx.seconds / 60.0,
             machine(),
+            unique(
+                cells
+                    .iter()
+                    .map(|c| c.device.clone())
+                    .filter(|d| !d.is_empty())
+            )
+            .join(", "),
             ctx.jobs
         );
         md.push_str(
@@ -459,6 +528,7 @@ pub(super) fn write(
         );
         table2(&mut md, cells, ctx);
         sweeps(&mut md, cells, &plots, &rel)?;
+        kernels(&mut md, cells);
         cost(&mut md, cells);
         let failed: Vec<&Cell> = cells.iter().filter(|c| c.status != "finished").collect();
         if !failed.is_empty() {
