@@ -6,104 +6,23 @@
 //! results.csv as soon as it finishes, a failed or over-budget cell is a row with its status,
 //! and the bench goes on. [`report`] turns the rows into results.md.
 
+mod plan;
 mod report;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use mollify_core::data::dataset::Dataset;
 use mollify_core::engine::EngineKind;
-use mollify_core::model::Arch;
-use mollify_core::problems::Size;
-use mollify_core::train::RunConfig;
 use mollify_core::train::config::DataConfig;
 use serde::{Deserialize, Serialize};
+
+use plan::{Job, Plan, Preset, preset, size_name};
 
 use crate::cli::BenchArgs;
 use crate::error::CliError;
 use crate::run::{self, Summary};
-
-/// Sizes, budgets and sweeps of a preset.
-#[derive(Debug, Clone)]
-struct Preset {
-    size: Size,
-    steps: usize,
-    width: usize,
-    depth: usize,
-    seeds: u64,
-    /// Architectures of the Table 2 block.
-    archs: &'static [Arch],
-    /// Observation noise of the Table 2 block.
-    table_noise: f64,
-    /// Observation noise levels of the noise sweep.
-    noise: Vec<f64>,
-    /// Problems swept over noise (Langevin over its forcing noise σ); the rest are in the
-    /// table only.
-    noise_problems: &'static [&'static str],
-    /// Engines of the noise sweeps: the recursive engine computes the autodiff engine's
-    /// derivatives (tested to agree), so it adds cost, not information, there.
-    noise_engines: &'static [EngineKind],
-    /// Langevin forcing noise levels σ.
-    sigma: &'static [f64],
-    /// Kernel sizes of the mollifier's kernel-size sweep (on the noise-swept 2D problems).
-    kernel_sizes: &'static [usize],
-    /// Wall-clock budget per cell: a cell that would take longer stops there and says so.
-    budget: f64,
-    /// Steps of each cost-sweep point (enough for a steady per-step time).
-    sweep_steps: usize,
-    sweep_depths: [usize; 3],
-}
-
-const SWEEP_ENGINES: [EngineKind; 3] = [
-    EngineKind::Mollifier,
-    EngineKind::Taylor,
-    EngineKind::FiniteDifference,
-];
-
-fn preset(name: &str) -> Result<Preset, CliError> {
-    match name {
-        // Sized for about an hour on 2 cores: 500 steps (the engines' correlations at 500 and
-        // 1000 steps differ by < 0.01 on heat at 5 % noise), one architecture.
-        "quick" => Ok(Preset {
-            size: Size::Quick,
-            steps: 500,
-            width: 64,
-            depth: 4,
-            seeds: 5,
-            archs: &[Arch::Pinn],
-            table_noise: 0.05,
-            noise: vec![0.0, 0.05, 0.2],
-            noise_problems: &["heat", "langevin"],
-            noise_engines: &SWEEP_ENGINES,
-            sigma: &[0.1, 0.25, 0.5, 1.0],
-            kernel_sizes: &[5, 7, 17],
-            budget: 200.0,
-            sweep_steps: 6,
-            sweep_depths: [7, 11, 15],
-        }),
-        "paper" => Ok(Preset {
-            size: Size::Paper,
-            steps: 1000,
-            width: 250,
-            depth: 10,
-            seeds: 5,
-            archs: &Arch::ALL,
-            table_noise: 0.05,
-            noise: vec![0.0, 0.01, 0.05, 0.1, 0.2],
-            noise_problems: &["heat", "chromatin", "langevin"],
-            noise_engines: &SWEEP_ENGINES,
-            sigma: &[0.1, 0.25, 0.5, 1.0],
-            kernel_sizes: &[5, 7, 17],
-            budget: 3600.0,
-            sweep_steps: 10,
-            sweep_depths: [7, 11, 15],
-        }),
-        other => Err(CliError::Input(format!(
-            "unknown preset '{other}' (expected quick or paper)"
-        ))),
-    }
-}
 
 /// Which part of the bench a cell belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -121,23 +40,6 @@ enum Part {
     Depth,
     /// Cost vs grid.
     Grid,
-}
-
-/// One training run to do.
-#[derive(Debug, Clone)]
-struct Job {
-    part: Part,
-    data: DataConfig,
-    sigma: Option<f64>,
-    /// The mollifier's kernel size, where not the default.
-    kernel_size: Option<usize>,
-    arch: Arch,
-    engine: EngineKind,
-    seed: u64,
-    depth: usize,
-    steps: usize,
-    budget: Option<f64>,
-    dir: PathBuf,
 }
 
 /// One row of results.csv: a cell's settings, its status and everything it measured (the
@@ -363,240 +265,6 @@ pub(crate) fn run(args: &BenchArgs) -> Result<(), CliError> {
 
 fn poisoned() -> CliError {
     CliError::Other("a bench worker panicked".into())
-}
-
-/// What every job is built from.
-struct Plan<'a> {
-    preset: &'a Preset,
-    seeds: u64,
-    engines: &'a [EngineKind],
-    out: &'a Path,
-    backend: mollify_core::backend::BackendChoice,
-}
-
-impl Plan<'_> {
-    fn data(&self, problem: &str, case: Option<String>, noise: f64, seed: u64) -> DataConfig {
-        DataConfig {
-            source: problem.into(),
-            case,
-            noise,
-            seed,
-            size: self.preset.size,
-            ..DataConfig::default()
-        }
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn job(
-        &self,
-        part: Part,
-        data: DataConfig,
-        sigma: Option<f64>,
-        arch: Arch,
-        engine: EngineKind,
-        seed: u64,
-        depth: usize,
-        steps: usize,
-    ) -> Job {
-        let dir = self
-            .out
-            .join(format!("{part:?}").to_lowercase())
-            .join(format!(
-                "{}-{}-n{}-{}-{}-d{depth}-s{seed}",
-                data.source,
-                data.case.as_deref().unwrap_or("default").replace(':', "-"),
-                data.noise,
-                arch.name(),
-                engine.name(),
-            ));
-        let budget = matches!(part, Part::Table | Part::Noise | Part::Sigma | Part::Kernel)
-            .then_some(self.preset.budget)
-            .filter(|b| *b > 0.0);
-        Job {
-            part,
-            data,
-            sigma,
-            kernel_size: None,
-            arch,
-            engine,
-            seed,
-            depth,
-            steps,
-            budget,
-            dir,
-        }
-    }
-
-    fn table(&self, problem: &str) -> Vec<Job> {
-        let mut jobs = Vec::new();
-        for seed in 0..self.seeds {
-            for &arch in self.preset.archs {
-                for &engine in self.engines {
-                    let data = self.data(problem, None, self.preset.table_noise, seed);
-                    jobs.push(self.job(
-                        Part::Table,
-                        data,
-                        None,
-                        arch,
-                        engine,
-                        seed,
-                        self.preset.depth,
-                        self.preset.steps,
-                    ));
-                }
-            }
-        }
-        jobs
-    }
-
-    /// The observation-noise sweep on 2D problems, and the forcing-noise sweep on Langevin
-    /// (observation noise fixed at the table's level), PINN only.
-    fn noise(&self, problem: &str, table_ran: bool) -> Vec<Job> {
-        let mut jobs = Vec::new();
-        let langevin = problem == "langevin";
-        let levels: Vec<(f64, Option<f64>)> = if langevin {
-            self.preset
-                .sigma
-                .iter()
-                .map(|s| (self.preset.table_noise, Some(*s)))
-                .collect()
-        } else {
-            self.preset
-                .noise
-                .iter()
-                .filter(|n| !(table_ran && **n == self.preset.table_noise))
-                .map(|n| (*n, None))
-                .collect()
-        };
-        let engines: Vec<EngineKind> = self
-            .engines
-            .iter()
-            .copied()
-            .filter(|e| self.preset.noise_engines.contains(e))
-            .collect();
-        for seed in 0..self.seeds {
-            for &(noise, sigma) in &levels {
-                for &engine in &engines {
-                    let case = sigma.map(|s| format!("noisy:{s}"));
-                    let data = self.data(problem, case, noise, seed);
-                    let part = if langevin { Part::Sigma } else { Part::Noise };
-                    jobs.push(self.job(
-                        part,
-                        data,
-                        sigma,
-                        Arch::Pinn,
-                        engine,
-                        seed,
-                        self.preset.depth,
-                        self.preset.steps,
-                    ));
-                }
-            }
-        }
-        jobs
-    }
-
-    /// The mollifier at other kernel sizes than the default, at the table's noise.
-    fn kernel(&self, problem: &str) -> Vec<Job> {
-        let mut jobs = Vec::new();
-        if !self.engines.contains(&EngineKind::Mollifier) {
-            return jobs;
-        }
-        for seed in 0..self.seeds {
-            for &size in self.preset.kernel_sizes {
-                let data = self.data(problem, None, self.preset.table_noise, seed);
-                let mut job = self.job(
-                    Part::Kernel,
-                    data,
-                    None,
-                    Arch::Pinn,
-                    EngineKind::Mollifier,
-                    seed,
-                    self.preset.depth,
-                    self.preset.steps,
-                );
-                job.kernel_size = Some(size);
-                job.dir.set_file_name(format!("{problem}-k{size}-s{seed}"));
-                jobs.push(job);
-            }
-        }
-        jobs
-    }
-
-    /// Depth sweep (the paper's Fig. 1a: 7 → 15 layers); the problems are the order sweep.
-    fn depth(&self, problem: &str) -> Vec<Job> {
-        let mut jobs = Vec::new();
-        for &engine in self.engines {
-            for depth in self.preset.sweep_depths {
-                let data = self.data(problem, None, self.preset.table_noise, 0);
-                jobs.push(self.job(
-                    Part::Depth,
-                    data,
-                    None,
-                    Arch::Pinn,
-                    engine,
-                    0,
-                    depth,
-                    self.preset.sweep_steps,
-                ));
-            }
-        }
-        jobs
-    }
-
-    /// Grid sweep on heat: quick (64²) and paper (101²).
-    fn grid(&self) -> Vec<Job> {
-        let mut jobs = Vec::new();
-        for &engine in self.engines {
-            for size in [Size::Quick, Size::Paper] {
-                let data = DataConfig {
-                    size,
-                    ..self.data("heat", None, self.preset.table_noise, 0)
-                };
-                let mut job = self.job(
-                    Part::Grid,
-                    data,
-                    None,
-                    Arch::Pinn,
-                    engine,
-                    0,
-                    self.preset.depth,
-                    self.preset.sweep_steps,
-                );
-                job.dir
-                    .set_file_name(format!("heat-{}-{}", size_name(size), engine.name()));
-                jobs.push(job);
-            }
-        }
-        jobs
-    }
-
-    fn config(&self, job: &Job) -> RunConfig {
-        let mut config = RunConfig::new()
-            .with_engine(job.engine)
-            .with_arch(job.arch)
-            .with_steps(job.steps)
-            .with_depth(job.depth)
-            .with_width(if job.arch == Arch::PinnsFormer {
-                32
-            } else {
-                self.preset.width
-            })
-            .with_seed(job.seed);
-        config.backend = self.backend;
-        config.data = job.data.clone();
-        if let Some(k) = job.kernel_size {
-            config.mollifier.size = mollify_core::train::KernelSize::Points(k);
-        }
-        config
-    }
-}
-
-fn size_name(size: Size) -> &'static str {
-    match size {
-        Size::Quick => "quick",
-        Size::Paper => "paper",
-    }
 }
 
 /// Simulates (once per data setting) and saves the datasets `jobs` train on.

@@ -511,9 +511,21 @@ fn compare_runs_engines_side_by_side() {
         assert!(text.contains(engine), "{engine} row");
         assert!(out.join(engine).join("summary.json").exists());
     }
-    for f in ["compare.md", "compare.json", "loss.svg", "parameter.svg"] {
+    for f in [
+        "compare.md",
+        "compare.json",
+        "loss.svg",
+        "parameter.svg",
+        "intermediate.svg",
+    ] {
         assert!(out.join(f).exists(), "{f}");
     }
+    for column in ["sep corr", "∇²T corr"] {
+        assert!(text.contains(column), "{column}");
+    }
+    // Without --noise or a configuration, compare runs at the noise where engines differ.
+    let config = std::fs::read_to_string(out.join("mollifier").join("config.toml")).unwrap();
+    assert!(config.contains("noise = 0.05"), "{config}");
 }
 
 #[test]
