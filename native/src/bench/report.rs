@@ -5,9 +5,13 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
+mod cost;
+mod stats;
+
 use super::{Cell, Part, Preset};
 use crate::error::CliError;
 use crate::plot;
+use stats::{across_runs, fmt1, pm, stats, unique};
 
 /// How the bench ran.
 pub(super) struct Context<'a> {
@@ -49,45 +53,6 @@ enum Metric {
     RelL2,
 }
 
-/// Mean ± sample standard deviation of the finite values, and how many there were.
-fn stats(v: impl Iterator<Item = Option<f64>>) -> Option<(f64, f64, usize)> {
-    let v: Vec<f64> = v.flatten().filter(|x| x.is_finite()).collect();
-    if v.is_empty() {
-        return None;
-    }
-    let n = v.len() as f64;
-    let m = v.iter().sum::<f64>() / n;
-    let s = if v.len() > 1 {
-        (v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (n - 1.0)).sqrt()
-    } else {
-        0.0
-    };
-    Some((m, s, v.len()))
-}
-
-fn pm(v: Option<(f64, f64, usize)>, digits: usize) -> String {
-    v.map_or("–".into(), |(m, s, _)| {
-        format!("{m:.digits$} ± {s:.digits$}")
-    })
-}
-
-/// The paper's mean (or variance) correlation: across runs, the estimate's region mean (or
-/// standard deviation) against the truth's. Undefined where the truth's is the same in every
-/// run (a sweep over observation noise only).
-fn across_runs(cells: &[&Cell], get: fn(&Cell) -> (Option<f64>, Option<f64>)) -> Option<f64> {
-    let (e, t): (Vec<f64>, Vec<f64>) = cells
-        .iter()
-        .filter_map(|c| match get(c) {
-            (Some(e), Some(t)) if e.is_finite() && t.is_finite() => Some((e, t)),
-            _ => None,
-        })
-        .unzip();
-    if e.len() < 3 {
-        return None;
-    }
-    mollify_core::train::metrics::correlation(&e, &t)
-}
-
 fn value(c: &Cell, m: Metric) -> Option<f64> {
     match m {
         Metric::Time => c.seconds,
@@ -99,16 +64,6 @@ fn value(c: &Cell, m: Metric) -> Option<f64> {
         Metric::RelL2 => c.relative_l2,
         Metric::MeanCorr | Metric::VarCorr => None,
     }
-}
-
-fn unique<T: PartialEq + Clone>(v: impl Iterator<Item = T>) -> Vec<T> {
-    let mut out: Vec<T> = Vec::new();
-    for x in v {
-        if !out.contains(&x) {
-            out.push(x);
-        }
-    }
-    out
 }
 
 /// Where a problem's accuracy is judged: temporal in 1D, spatial in 2D.
@@ -217,10 +172,6 @@ fn table2(md: &mut String, cells: &[Cell], ctx: &Context<'_>) {
          reports times for 1000 epochs on its sizes and a K80; ours are per run on the \
          quick grids, so compare ratios, not seconds.\n\n",
     );
-}
-
-fn fmt1(v: Option<f64>) -> String {
-    v.map_or("–".into(), |v| format!("{v:.2}"))
 }
 
 /// Noise-sweep tables and plots, one per problem and part.
@@ -381,85 +332,6 @@ fn kernels(md: &mut String, cells: &[Cell]) {
     }
 }
 
-/// The cost sweeps and the time and memory ratios of each engine to the mollifier at the same
-/// point, computed only where both ran on the same device and count memory the same way.
-fn cost(md: &mut String, cells: &[Cell]) {
-    let sweeps: Vec<&Cell> = cells
-        .iter()
-        .filter(|c| matches!(c.part, Part::Depth | Part::Grid))
-        .collect();
-    if sweeps.is_empty() {
-        return;
-    }
-    md.push_str("## Cost sweeps (PINN; each run alone on the machine)\n\n| sweep | problem (order) | grid | depth | engine | device | ms/step | peak MiB | memory counter |\n|---|---|---|---|---|---|---|---|---|\n");
-    for c in &sweeps {
-        let _ = writeln!(
-            md,
-            "| {:?} | {} ({}) | {} | {} | {} | {} | {} | {} | {} |",
-            c.part,
-            c.problem,
-            c.order,
-            c.grid,
-            c.depth,
-            c.engine,
-            c.device,
-            c.ms_per_step.map_or("–".into(), |v| format!("{v:.1}")),
-            c.peak_memory_mib.map_or("–".into(), |v| format!("{v:.0}")),
-            c.memory_counter
-        );
-    }
-    let others = unique(
-        sweeps
-            .iter()
-            .filter(|c| c.engine != "mollifier")
-            .map(|c| c.engine.clone()),
-    );
-    md.push_str("\n| sweep point |");
-    for e in &others {
-        let _ = write!(md, " {e} / mollifier time | {e} / mollifier memory |");
-    }
-    md.push_str("\n|---|");
-    md.push_str(&"---|---|".repeat(others.len()));
-    md.push('\n');
-    let points = unique(
-        sweeps
-            .iter()
-            .map(|c| (c.part, c.problem.clone(), c.depth, c.grid.clone())),
-    );
-    for (part, problem, depth, grid) in points {
-        let find = |e: &str| {
-            sweeps.iter().find(|c| {
-                c.part == part
-                    && c.problem == problem
-                    && c.depth == depth
-                    && c.grid == grid
-                    && c.engine == e
-            })
-        };
-        let Some(m) = find("mollifier") else { continue };
-        let _ = write!(md, "| {part:?} {problem} {grid} depth {depth} |");
-        for e in &others {
-            let comparable =
-                |x: &&&Cell| x.device == m.device && x.memory_counter == m.memory_counter;
-            let r = find(e).filter(comparable);
-            let ratio = |get: fn(&Cell) -> Option<f64>| {
-                r.and_then(|x| Some(get(x)? / get(m)?))
-                    .map_or("–".into(), |v| format!("{v:.1}"))
-            };
-            let _ = write!(
-                md,
-                " {} | {} |",
-                ratio(|c| c.ms_per_step),
-                ratio(|c| c.peak_memory_mib)
-            );
-        }
-        md.push('\n');
-    }
-    md.push_str(
-        "\nRatios only where both runs used the same device and memory counter (– otherwise).\n\n",
-    );
-}
-
 /// The machine, in words.
 fn machine() -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
@@ -529,7 +401,7 @@ pub(super) fn write(
         table2(&mut md, cells, ctx);
         sweeps(&mut md, cells, &plots, &rel)?;
         kernels(&mut md, cells);
-        cost(&mut md, cells);
+        cost::cost(&mut md, cells);
         let failed: Vec<&Cell> = cells.iter().filter(|c| c.status != "finished").collect();
         if !failed.is_empty() {
             md.push_str("## Runs that did not finish\n\n");
