@@ -65,11 +65,22 @@ pub struct Score {
     pub std: f64,
     /// Standard deviation of the truth.
     pub truth_std: f64,
+    /// Points scored (where estimate and truth are finite).
+    pub points: usize,
 }
 
 impl Score {
-    /// Scores `estimate` against `truth` (equally long, same points).
+    /// Scores `estimate` against `truth` (equally long, same points) where both are finite: a
+    /// separable estimate divides by a derivative that can vanish, and the points where it
+    /// does are left out (`points` says how many remain) rather than turning every score into NaN.
     pub fn new(estimate: &[f64], truth: &[f64]) -> Self {
+        let (estimate, truth): (Vec<f64>, Vec<f64>) = estimate
+            .iter()
+            .zip(truth)
+            .filter(|(e, t)| e.is_finite() && t.is_finite())
+            .map(|(e, t)| (*e, *t))
+            .unzip();
+        let (estimate, truth) = (estimate.as_slice(), truth.as_slice());
         let norm = |v: &mut dyn Iterator<Item = f64>| v.map(|x| x * x).sum::<f64>().sqrt();
         let (m, tm) = (mean(estimate), mean(truth));
         Self {
@@ -81,6 +92,7 @@ impl Score {
             truth_mean: tm,
             std: std(estimate),
             truth_std: std(truth),
+            points: estimate.len(),
         }
     }
 }
@@ -235,6 +247,10 @@ mod tests {
         assert!((c - 0.9933992677987828).abs() < 1e-12, "{c}");
         let s = Score::new(&[1.1; 4], &[1.0; 4]);
         assert!((s.mean_error - 0.1).abs() < 1e-12 && s.correlation.is_none());
+        // A vanishing divisor's infinity is left out, not spread to every score.
+        let s = Score::new(&[1.0, f64::INFINITY, 3.0, 4.0], &[1.0, 2.0, 3.0, 4.5]);
+        assert_eq!(s.points, 3);
+        assert!(s.correlation.unwrap() > 0.99 && s.relative_l2.is_finite());
     }
 
     #[test]

@@ -285,7 +285,11 @@ fn sweeps(md: &mut String, cells: &[Cell], plots: &Path, rel: &str) -> Result<()
             }
             let file = format!("{}-{problem}.svg", format!("{part:?}").to_lowercase());
             plot::sweep(&plots.join(&file), x_label, &panels)?;
-            let _ = writeln!(md, "![{heading}]({rel}/{file})\n");
+            let _ = writeln!(
+                md,
+                "![{}]({rel}/{file})\n",
+                heading.trim_start_matches("## ")
+            );
         }
     }
     Ok(())
