@@ -1,6 +1,7 @@
 //! `mollify compare`: the same data trained by several engines, each in its own process,
 //! side by side in a table and plots.
 
+use mollify_core::data::io::parse_npy;
 use mollify_core::engine::EngineKind;
 use mollify_core::train::metrics::reference_derivative;
 
@@ -47,21 +48,19 @@ pub(crate) fn run(args: CompareArgs, quiet: bool) -> Result<(), CliError> {
                 s.engine.clone(),
                 plot::read_losses(&out.join("metrics.csv"))?,
             ));
+            // The run's own outputs: NaN marks the engine's margin.
             let read = |name: &str| -> Result<Option<Vec<f64>>, CliError> {
                 let path = out.join(name);
-                Ok(if path.exists() {
-                    Some(mollify_core::data::io::read_path(&path)?.1.data)
-                } else {
-                    None
-                })
+                if !path.exists() {
+                    return Ok(None);
+                }
+                let bytes = std::fs::read(&path)
+                    .map_err(|e| CliError::Other(format!("{}: {e}", path.display())))?;
+                Ok(Some(parse_npy(&bytes, &path.display().to_string())?.data))
             };
-            fields.push((
-                s.engine.clone(),
-                mollify_core::data::io::read_path(&out.join("parameter.npy"))?
-                    .1
-                    .data,
-                read("intermediate.npy")?,
-            ));
+            let parameter = read("parameter.npy")?
+                .ok_or_else(|| CliError::Other(format!("{}: no parameter.npy", out.display())))?;
+            fields.push((s.engine.clone(), parameter, read("intermediate.npy")?));
         }
         summaries.push(s);
     }

@@ -11,7 +11,7 @@ mod text;
 use crate::data::grid::Grid;
 use crate::error::{Error, Result};
 
-pub use npy::{Precision, read_npy, write_npy};
+pub use npy::{Precision, parse_npy, read_npy, write_npy};
 pub(crate) use text::NODE_TOLERANCE;
 pub use text::{check_uniform, read_csv_grid, read_table, write_csv_grid};
 

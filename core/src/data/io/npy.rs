@@ -16,8 +16,17 @@ pub enum Precision {
     F64,
 }
 
-/// Parses an NPY file of f32 or f64 values in C or Fortran order (returned in C order).
+/// Parses an NPY file of f32 or f64 values in C or Fortran order (returned in C order), every
+/// value finite: the check for data.
 pub fn read_npy(bytes: &[u8], source: &str) -> Result<Array> {
+    let array = parse_npy(bytes, source)?;
+    array.check_finite(source)?;
+    Ok(array)
+}
+
+/// [`read_npy`] without the finiteness check, for mollify's own outputs, which mark points
+/// where an estimate is undefined (an engine's margin) with NaN.
+pub fn parse_npy(bytes: &[u8], source: &str) -> Result<Array> {
     let bad = |m: String| Error::data(source, m);
     if bytes.is_empty() {
         return Err(bad("empty file".into()));
@@ -51,9 +60,7 @@ pub fn read_npy(bytes: &[u8], source: &str) -> Result<Array> {
         npyz::Order::C => data,
         npyz::Order::Fortran => fortran_to_c(&data, &shape),
     };
-    let array = Array::new(shape, data)?;
-    array.check_finite(source)?;
-    Ok(array)
+    Array::new(shape, data)
 }
 
 /// Refuses a header whose shape cannot fit in the file before npyz sees it: npyz multiplies
