@@ -19,7 +19,14 @@ struct Panel {
     trainer: Trainer,
     done: bool,
     failed: bool,
+    /// Snapshots sent; the intermediate derivative's correlation costs a forward pass, so it
+    /// is refreshed every [`INTERMEDIATE_EVERY`] snapshots (and at the end), not every one.
+    snapshots: usize,
+    intermediate_correlation: Option<f64>,
 }
+
+/// How often a panel's snapshot re-evaluates the intermediate derivative's correlation.
+const INTERMEDIATE_EVERY: usize = 8;
 
 struct Run {
     settings: Settings,
@@ -175,6 +182,8 @@ impl Session {
                 trainer,
                 done: false,
                 failed: false,
+                snapshots: 0,
+                intermediate_correlation: None,
             });
         }
         let first = &panels[0].trainer;
@@ -246,22 +255,30 @@ impl Session {
 }
 
 async fn snapshot(
-    panel: &Panel,
+    panel: &mut Panel,
     index: usize,
     report: mollify_core::train::StepReport,
     ms_per_step: f64,
 ) -> mollify_core::Result<Snapshot> {
     let parameter = panel.trainer.parameter().await?;
-    let metrics = panel.trainer.metrics().await?;
+    let score = panel.trainer.parameter_score(&parameter);
+    if panel.done || panel.snapshots.is_multiple_of(INTERMEDIATE_EVERY) {
+        panel.intermediate_correlation = panel
+            .trainer
+            .metrics()
+            .await?
+            .and_then(|m| m.intermediate_correlation());
+    }
+    panel.snapshots += 1;
     Ok(Snapshot {
         panel: index,
         step: report.step,
         data_loss: report.data_loss,
         pde_loss: report.pde_loss,
         ms_per_step,
-        correlation: metrics.as_ref().and_then(|m| m.correlation()),
-        laplacian_correlation: metrics.as_ref().and_then(|m| m.intermediate_correlation()),
-        relative_l2: metrics.as_ref().map(|m| m.interior.parameter.relative_l2),
+        correlation: score.and_then(|s| s.correlation),
+        laplacian_correlation: panel.intermediate_correlation,
+        relative_l2: score.map(|s| s.relative_l2),
         parameter: to_f32(&parameter),
         memory_bytes: panel.trainer.peak_memory_bytes(),
         done: panel.done,

@@ -416,6 +416,19 @@ impl Trainer {
         )))
     }
 
+    /// The parameter values `parameter` (C order, e.g. from [`Trainer::parameter`]) scored
+    /// against the truth on the interior: the cheap part of [`Trainer::metrics`], which also
+    /// evaluates the engine's derivatives (a forward pass) for the other estimates.
+    pub fn parameter_score(&self, parameter: &[f64]) -> Option<metrics::Score> {
+        let region = self.metric_region();
+        self.truth.as_ref().map(|t| {
+            metrics::Score::new(
+                &crop_values(parameter, self.shape, region),
+                &crop_values(t, self.shape, region),
+            )
+        })
+    }
+
     /// Peak memory so far: the device allocator's largest reservation after a step (GPU
     /// backends), else the process's peak resident set (native CPU), else `None` (browser CPU).
     pub fn peak_memory_bytes(&self) -> Option<u64> {
