@@ -3,7 +3,7 @@
 
 use mollify_core::data::io::parse_npy;
 use mollify_core::engine::EngineKind;
-use mollify_core::train::metrics::reference_derivative;
+use mollify_core::train::metrics::{intermediate_truth, parameter_truth};
 
 use crate::cli::CompareArgs;
 use crate::error::CliError;
@@ -73,49 +73,42 @@ pub(crate) fn run(args: CompareArgs, quiet: bool) -> Result<(), CliError> {
     plot::losses(&args.out.join("loss.svg"), &curves)?;
     // The truths, where the data has them, by the names the problem gives them.
     let problem = mollify_core::problems::builtin(&ds.problem).ok();
-    let truth = problem
-        .as_ref()
-        .and_then(|p| p.parameter())
-        .and_then(|p| ds.fields.get(p.truth))
-        .map(|f| f.values.clone());
+    let truth = problem.as_deref().and_then(|p| parameter_truth(p, &ds));
     let intermediate = problem.as_ref().and_then(|p| p.intermediate());
-    let intermediate_truth = intermediate.and_then(|i| {
-        let clean = ds.fields.get(i.clean)?;
-        reference_derivative(&clean.values, &ds.grid, i.key)
-    });
+    let derivative_truth = problem.as_deref().and_then(|p| intermediate_truth(p, &ds));
     let shape = ds.grid.shape();
-    let draw = |file: &str,
-                estimates: Vec<(String, &[f64])>,
-                truth: Option<&[f64]>|
-     -> Result<(), CliError> {
-        let mut panels: Vec<plot::Panel<'_>> = estimates
-            .into_iter()
-            .map(|(title, values)| plot::Panel { title, values })
-            .collect();
-        if let Some(t) = truth {
-            panels.push(plot::Panel {
-                title: "truth".into(),
-                values: t,
-            });
-        }
-        plot::fields(&args.out.join(file), &panels, &shape, truth)
+    let draw = |file: &str, panels: Vec<plot::Panel<'_>>, truth: Option<&[f64]>| {
+        plot::against_truth(
+            &args.out.join(file),
+            panels,
+            plot::truth("truth", truth),
+            &shape,
+        )
     };
     draw(
         "parameter.svg",
         fields
             .iter()
-            .map(|(e, p, _)| (e.clone(), p.as_slice()))
+            .map(|(e, p, _)| plot::Panel {
+                title: e.clone(),
+                values: p,
+            })
             .collect(),
-        truth.as_deref(),
+        truth,
     )?;
     if let Some(i) = intermediate {
         draw(
             "intermediate.svg",
             fields
                 .iter()
-                .filter_map(|(e, _, d)| Some((format!("{e} {}", i.symbol), d.as_deref()?)))
+                .filter_map(|(e, _, d)| {
+                    Some(plot::Panel {
+                        title: format!("{e} {}", i.symbol),
+                        values: d.as_deref()?,
+                    })
+                })
                 .collect(),
-            intermediate_truth.as_deref(),
+            derivative_truth.as_deref(),
         )?;
     }
     println!("results in {}", args.out.display());

@@ -208,6 +208,27 @@ pub(crate) fn read_losses(metrics: &Path) -> Result<Vec<(f64, f64)>, CliError> {
     Ok(out)
 }
 
+/// [`fields`] of `panels` with the truth panel, where there is one, last and the source of
+/// the colour scale.
+pub(crate) fn against_truth<'a>(
+    path: &Path,
+    mut panels: Vec<Panel<'a>>,
+    truth: Option<Panel<'a>>,
+    shape: &[usize],
+) -> Result<(), CliError> {
+    let scale = truth.as_ref().map(|t| t.values);
+    panels.extend(truth);
+    fields(path, &panels, shape, scale)
+}
+
+/// The truth panel of `values`, titled `title`.
+pub(crate) fn truth<'a>(title: &str, values: Option<&'a [f64]>) -> Option<Panel<'a>> {
+    values.map(|values| Panel {
+        title: title.into(),
+        values,
+    })
+}
+
 /// A run's plots: parameter.svg (the network's parameter and the separable estimate beside the
 /// truth), intermediate.svg (the engine's derivative of u the residual hinges on, beside the
 /// clean solution's) and loss.svg.
@@ -229,25 +250,15 @@ pub(crate) fn run_plots(
             values: s,
         });
     }
-    if let Some(t) = truth {
-        panels.push(Panel {
-            title: "truth".into(),
-            values: t,
-        });
-    }
-    fields(&out.join("parameter.svg"), &panels, shape, truth)?;
+    let t = self::truth("truth", truth);
+    against_truth(&out.join("parameter.svg"), panels, t, shape)?;
     if let (Some(e), Some((symbol, t))) = (&estimates.intermediate, intermediate) {
-        let mut panels = vec![Panel {
+        let panel = Panel {
             title: format!("{symbol} (engine)"),
             values: e,
-        }];
-        if let Some(t) = t {
-            panels.push(Panel {
-                title: format!("{symbol} (truth)"),
-                values: t,
-            });
-        }
-        fields(&out.join("intermediate.svg"), &panels, shape, t)?;
+        };
+        let t = self::truth(&format!("{symbol} (truth)"), t);
+        against_truth(&out.join("intermediate.svg"), vec![panel], t, shape)?;
     }
     losses(
         &out.join("loss.svg"),

@@ -181,8 +181,10 @@ impl Hooks for Log<'_> {
         self.seconds += r.seconds;
         self.timed += 1;
         self.last = Some(*r);
+        // The parameter's correlation only: the other metrics cost a forward pass.
         let correlation = if r.step.is_multiple_of(self.every) || r.step == self.total {
-            block_on(t.metrics())?.and_then(|m| m.correlation())
+            let parameter = block_on(t.parameter())?;
+            t.parameter_score(&parameter).and_then(|s| s.correlation)
         } else {
             None
         };
@@ -306,7 +308,9 @@ pub(crate) fn train(
         .map_err(|e| CliError::Other(e.to_string()))?;
     log.bar.finish_and_clear();
 
-    let metrics = block_on(trainer.metrics())?;
+    // One evaluation of the engine: the summary's metrics and the saved estimates.
+    let estimates = block_on(trainer.estimates())?;
+    let metrics = trainer.metrics_of(&estimates);
     let status = match &stop {
         None if budget_hit => format!(
             "time budget reached after {} of {} steps",
@@ -336,7 +340,6 @@ pub(crate) fn train(
             .map_err(|e| CliError::Other(e.to_string()))?
             .as_bytes(),
     )?;
-    let estimates = block_on(trainer.estimates())?;
     let save = |name: &str, values: &[f64]| -> Result<(), CliError> {
         let array = Array::new(ds.grid.shape(), values.to_vec())?;
         write_file(&out.join(name), &io::encode(&array, name, Precision::F64)?)

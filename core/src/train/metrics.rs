@@ -8,8 +8,10 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::data::dataset::Dataset;
 use crate::data::grid::Grid;
 use crate::numerics::mollifier::Deriv2;
+use crate::problems::Problem;
 
 /// Crops a C-order [ny, nx] field to [m_y..ny−m_y, m_x..nx−m_x], flattened.
 pub(crate) fn crop_values(v: &[f64], shape: [usize; 2], m: [usize; 2]) -> Vec<f64> {
@@ -30,11 +32,12 @@ pub(crate) fn embed(v: &[f64], shape: [usize; 2], m: [usize; 2]) -> Vec<f64> {
     out
 }
 
-fn mean(v: &[f64]) -> f64 {
+pub(crate) fn mean(v: &[f64]) -> f64 {
     v.iter().sum::<f64>() / v.len().max(1) as f64
 }
 
-fn std(v: &[f64]) -> f64 {
+/// Population standard deviation.
+pub(crate) fn std(v: &[f64]) -> f64 {
     let m = mean(v);
     (v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / v.len().max(1) as f64).sqrt()
 }
@@ -194,6 +197,19 @@ impl Metrics {
     pub fn separable_correlation(&self) -> Option<f64> {
         self.interior.separable.and_then(|s| s.correlation)
     }
+}
+
+/// The ground truth of `problem`'s parameter in `ds`, where the dataset has it.
+pub fn parameter_truth<'a>(problem: &dyn Problem, ds: &'a Dataset) -> Option<&'a [f64]> {
+    let f = ds.fields.get(problem.parameter()?.truth)?;
+    Some(&f.values)
+}
+
+/// The problem's intermediate derivative of the clean solution in `ds` (C order, NaN on the
+/// edge), where the dataset has the clean solution.
+pub fn intermediate_truth(problem: &dyn Problem, ds: &Dataset) -> Option<Vec<f64>> {
+    let i = problem.intermediate()?;
+    reference_derivative(&ds.fields.get(i.clean)?.values, &ds.grid, i.key)
 }
 
 /// Derivative `d` of a clean field by second-order central differences on the grid's

@@ -100,9 +100,7 @@ impl std::fmt::Debug for Trainer {
 /// Mean and spread of the observed values: the solution head's output scale (1 when the data
 /// cannot tell, e.g. a forward problem observed at one point).
 fn observed_scale(observed: &[f64]) -> (f64, f64) {
-    let n = observed.len().max(1) as f64;
-    let mean = observed.iter().sum::<f64>() / n;
-    let spread = (observed.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n).sqrt();
+    let (mean, spread) = (metrics::mean(observed), metrics::std(observed));
     let std = if observed.len() >= 2 && spread > 1e-9 * mean.abs().max(1.0) {
         spread
     } else {
@@ -233,14 +231,8 @@ impl Trainer {
         let model = config.model.init(dims, &device);
         // Real data has no ground truth: training runs without it, and the metrics that
         // need it are absent.
-        let truth = problem
-            .parameter()
-            .and_then(|p| ds.fields.get(p.truth))
-            .map(|f| f.values.clone());
-        let intermediate_truth = problem.intermediate().and_then(|i| {
-            let clean = ds.fields.get(i.clean)?;
-            metrics::reference_derivative(&clean.values, &ds.grid, i.key)
-        });
+        let truth = metrics::parameter_truth(problem.as_ref(), ds).map(<[f64]>::to_vec);
+        let intermediate_truth = metrics::intermediate_truth(problem.as_ref(), ds);
         let o = &config.optimizer;
         let optim = AdamConfig::new()
             .with_beta_1(o.beta1 as f32)
@@ -400,20 +392,26 @@ impl Trainer {
     /// Metrics of the estimates against the truth on [`Trainer::metric_regions`]; `None` for
     /// forward problems and data without ground truth.
     pub async fn metrics(&self) -> Result<Option<Metrics>> {
-        let Some(truth) = &self.truth else {
+        if self.truth.is_none() {
             return Ok(None);
-        };
+        }
+        Ok(self.metrics_of(&self.estimates().await?))
+    }
+
+    /// [`Trainer::metrics`] of estimates already read (a caller that also writes them out
+    /// evaluates the engine once).
+    pub fn metrics_of(&self, estimates: &Estimates) -> Option<Metrics> {
         let truths = Truths {
-            parameter: truth,
+            parameter: self.truth.as_deref()?,
             intermediate: self.intermediate_truth.as_deref(),
         };
-        Ok(Some(Metrics::new(
-            &self.estimates().await?,
+        Some(Metrics::new(
+            estimates,
             &truths,
             self.problem.intermediate().map(|i| i.symbol),
             self.shape,
             self.metric_regions(),
-        )))
+        ))
     }
 
     /// The parameter values `parameter` (C order, e.g. from [`Trainer::parameter`]) scored
