@@ -26,4 +26,4 @@ pub use data::dataset::{Dataset, Role};
 pub use data::grid::{Axis, Grid};
 pub use error::{Error, Result};
 pub use numerics::kernel::{Kernel, KernelFamily};
-pub use numerics::mollifier::{Boundary, Deriv2, Layout2d, Mollifier, MollifierConfig};
+pub use numerics::mollifier::{Accuracy, Boundary, Deriv2, Layout2d, Mollifier, MollifierConfig};

@@ -12,7 +12,7 @@ use mollify_core::engine::EngineKind;
 use mollify_core::model::{Activation, Arch};
 use mollify_core::problems::Size;
 use mollify_core::train::KernelSize;
-use mollify_core::{Boundary, KernelFamily};
+use mollify_core::{Accuracy, Boundary, KernelFamily};
 
 /// Mollifier layers: stable high-order derivatives for inverse PDE learning.
 #[derive(Debug, Parser)]
@@ -307,6 +307,8 @@ pub(crate) enum AxisArg {
     Laplacian,
     /// ∇⁴ (order ignored).
     Biharmonic,
+    /// ∂²/∂x∂y (order ignored).
+    Xy,
 }
 
 #[derive(Debug, Args)]
@@ -326,12 +328,17 @@ pub(crate) struct DeriveArgs {
     /// Kernel size in points (odd), or `auto`.
     #[arg(long = "kernel-size", default_value = "auto")]
     pub(crate) kernel_size: KernelSize,
-    /// Grid spacing along x (ignored when the input carries coordinates).
-    #[arg(long, default_value_t = 1.0)]
-    pub(crate) dx: f64,
-    /// Grid spacing along y.
-    #[arg(long, default_value_t = 1.0)]
-    pub(crate) dy: f64,
+    /// Stencil accuracy (second: the paper's positive kernel; fourth: less bias, more noise);
+    /// with `--kernel-size auto` and no choice here, auto picks it too.
+    #[arg(long, value_parser = core::<Accuracy>())]
+    pub(crate) accuracy: Option<Accuracy>,
+    /// Grid spacing along x: required unless the input carries coordinates (an x-y-value
+    /// table), since derivatives scale with 1/dxᵏ.
+    #[arg(long)]
+    pub(crate) dx: Option<f64>,
+    /// Grid spacing along y (default: dx).
+    #[arg(long)]
+    pub(crate) dy: Option<f64>,
     /// Edge policy: extrapolate (same size out), reflect, or valid (output shrinks).
     #[arg(long, value_parser = core::<Boundary>(), default_value = "extrapolate")]
     pub(crate) boundary: Boundary,

@@ -4,7 +4,7 @@ use burn::tensor::{Device, Tensor, TensorData};
 use mollify_core::data::io::{self, Array, Precision};
 use mollify_core::numerics::autosize;
 use mollify_core::train::KernelSize;
-use mollify_core::{Deriv2, Mollifier, MollifierConfig};
+use mollify_core::{Accuracy, Deriv2, Mollifier, MollifierConfig};
 
 use crate::cli::{AxisArg, DeriveArgs};
 use crate::error::CliError;
@@ -13,17 +13,24 @@ use crate::error::CliError;
 #[derive(Debug)]
 pub(crate) struct Derived {
     pub(crate) size: usize,
+    pub(crate) accuracy: Accuracy,
     pub(crate) shape: Vec<usize>,
+    /// Why `auto` chose the kernel it did.
+    pub(crate) reason: Option<String>,
 }
 
 /// Derives, writes the output, and says what it did.
 pub(crate) fn run(args: &DeriveArgs) -> Result<(), CliError> {
     let d = derive(args)?;
+    if let Some(reason) = &d.reason {
+        println!("{reason}");
+    }
     println!(
-        "order {} ({:?}) with a {}-point kernel: {:?} values → {}",
+        "order {} ({:?}) with a {}-point kernel, {} accuracy: {:?} values → {}",
         args.order,
         args.axis,
         d.size,
+        d.accuracy,
         d.shape,
         args.out.display()
     );
@@ -42,9 +49,15 @@ fn derive(args: &DeriveArgs) -> Result<Derived, CliError> {
             array.shape.len()
         )));
     }
-    let (dx, dy) = match &grid {
-        Some(g) => (g.x().step, g.y().map_or(args.dy, |a| a.step)),
-        None => (args.dx, args.dy),
+    let (dx, dy) = match (&grid, args.dx) {
+        (Some(g), _) => (g.x().step, g.y().map_or(g.x().step, |a| a.step)),
+        (None, Some(dx)) => (dx, args.dy.unwrap_or(dx)),
+        (None, None) => {
+            return Err(CliError::Input(format!(
+                "{}: the samples carry no coordinates: give the grid spacing with --dx (and --dy if it differs), since a k-th derivative scales with 1/dxᵏ",
+                args.input.display()
+            )));
+        }
     };
     if !(dx > 0.0 && dy > 0.0 && dx.is_finite() && dy.is_finite()) {
         return Err(CliError::Input(format!(
@@ -57,42 +70,18 @@ fn derive(args: &DeriveArgs) -> Result<Derived, CliError> {
         let s: Vec<usize> = array.shape.iter().copied().filter(|&n| n > 1).collect();
         [s[0], s[1]]
     };
-    let size = match args.kernel_size {
-        KernelSize::Auto => {
-            let auto = autosize::choose_size(family, &array.data, shape2)?;
-            tracing::info!(
-                "kernel size auto: {} points (noise σ ≈ {:.3e}, smoothing residual {:.3e})",
-                auto.size,
-                auto.sigma,
-                auto.residual
-            );
-            auto.size
-        }
-        KernelSize::Points(n) => n,
-    };
-    let config = MollifierConfig {
-        family,
-        size,
-        boundary,
-        ..MollifierConfig::default()
-    };
-    let device = Device::flex();
-    let out = if ndim == 1 {
+    let which = if ndim == 1 {
         if args.axis != AxisArg::X {
             return Err(CliError::Input(
                 "1D data has only the x axis (--axis x)".into(),
             ));
         }
-        let n = array.data.len();
-        let op = Mollifier::new_1d(config, dx, &device)?;
-        let input = Tensor::<1>::from_data(TensorData::new(array.data.clone(), [n]), &device);
-        let d = op.derivatives_1d(input, &[args.order])?.remove(0);
-        let n_out = d.dims()[0];
-        Array::new(vec![n_out], read(d)?)?
+        None
     } else {
-        let which = match (args.axis, args.order) {
+        Some(match (args.axis, args.order) {
             (AxisArg::Laplacian, _) => Deriv2::Laplacian,
             (AxisArg::Biharmonic, _) => Deriv2::Biharmonic,
+            (AxisArg::Xy, _) => Deriv2::Xy,
             (AxisArg::X, 0) | (AxisArg::Y, 0) => Deriv2::U,
             (AxisArg::X, 1) => Deriv2::X,
             (AxisArg::X, 2) => Deriv2::Xx,
@@ -105,12 +94,54 @@ fn derive(args: &DeriveArgs) -> Result<Derived, CliError> {
                     "2D derivatives along {a:?} come in orders 0, 1, 2 and 4 (got {k})"
                 )));
             }
-        };
+        })
+    };
+    let base = MollifierConfig {
+        family,
+        boundary,
+        accuracy: args.accuracy.unwrap_or_default(),
+        ..MollifierConfig::default()
+    };
+    let (config, reason) = match args.kernel_size {
+        KernelSize::Auto => {
+            let samples = autosize::Samples {
+                values: &array.data,
+                mask: None,
+                shape: shape2,
+                spacing: [dy, dx],
+            };
+            let target = match which {
+                None => autosize::Target::Order(args.order),
+                Some(d) => autosize::Target::Deriv(d),
+            };
+            let accuracies = match args.accuracy {
+                Some(a) => vec![a],
+                None => vec![Accuracy::Second, Accuracy::Fourth],
+            };
+            let auto = autosize::choose(&base, &samples, target, &accuracies, None)?;
+            let config = MollifierConfig {
+                size: auto.size,
+                accuracy: auto.accuracy,
+                ..base
+            };
+            (config, Some(auto.describe()))
+        }
+        KernelSize::Points(size) => (MollifierConfig { size, ..base }, None),
+    };
+    let device = Device::flex();
+    let out = if let Some(which) = which {
         let op = Mollifier::new_2d(config, dx, dy, &device)?;
         let input = Tensor::<2>::from_data(TensorData::new(array.data.clone(), shape2), &device);
         let d = op.derivatives_2d(input, &[which])?.remove(0);
         let dims = d.dims().to_vec();
         Array::new(dims, read(d)?)?
+    } else {
+        let n = array.data.len();
+        let op = Mollifier::new_1d(config, dx, &device)?;
+        let input = Tensor::<1>::from_data(TensorData::new(array.data.clone(), [n]), &device);
+        let d = op.derivatives_1d(input, &[args.order])?.remove(0);
+        let n_out = d.dims()[0];
+        Array::new(vec![n_out], read(d)?)?
     };
     let name = args.out.display().to_string();
     if !(name.ends_with(".npy") || name.ends_with(".csv")) {
@@ -120,8 +151,10 @@ fn derive(args: &DeriveArgs) -> Result<Derived, CliError> {
     }
     io::write_atomic(&args.out, &io::encode(&out, &name, Precision::F64)?)?;
     Ok(Derived {
-        size,
+        size: config.size,
+        accuracy: config.accuracy,
         shape: out.shape,
+        reason,
     })
 }
 

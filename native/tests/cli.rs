@@ -409,6 +409,19 @@ fn derive_with_auto_kernel_size_beats_central_differences_tenfold() {
     )
     .unwrap();
     let out = dir.path().join("d2.csv");
+    // NPY carries no coordinates: without --dx the derivative's scale is unknown.
+    let o = mollify(&[
+        "derive",
+        "--input",
+        input.to_str().unwrap(),
+        "--order",
+        "2",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("--dx"), "{}", stderr(&o));
+    assert!(!out.exists(), "nothing written on bad input");
     let o = run_mollify(&[
         "derive",
         "--input",

@@ -7,9 +7,9 @@ use std::time::Duration;
 use mollify_core::Dataset;
 use mollify_core::backend::{self, BackendChoice, Selected};
 use mollify_core::engine::EngineKind;
-use mollify_core::numerics::autosize;
+use mollify_core::train::config::MollifierSettings;
 use mollify_core::train::driver::{self, StepBudget};
-use mollify_core::train::{KernelSize, Trainer};
+use mollify_core::train::{KernelSize, Trainer, auto_kernel_builtin};
 
 use crate::protocol::{Input, Output, Ready, Snapshot};
 use crate::settings::Settings;
@@ -157,8 +157,11 @@ impl Session {
         let (kernel_size, estimated_noise) = match settings.kernel_size {
             KernelSize::Points(n) => (n, None),
             KernelSize::Auto => {
-                let auto =
-                    autosize::for_dataset(settings.kernel, &ds).map_err(|e| e.to_string())?;
+                let kernel = MollifierSettings {
+                    family: settings.kernel,
+                    ..MollifierSettings::default()
+                };
+                let auto = auto_kernel_builtin(&kernel, &ds).map_err(|e| e.to_string())?;
                 (auto.size, Some(auto.sigma))
             }
         };

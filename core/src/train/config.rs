@@ -12,7 +12,7 @@ use crate::error::{Error, Result};
 use crate::model::Arch;
 pub use crate::model::ModelConfig;
 use crate::numerics::kernel::KernelFamily;
-use crate::numerics::mollifier::{Boundary, Layout2d, MollifierConfig};
+use crate::numerics::mollifier::{Accuracy, Boundary, Layout2d, MollifierConfig};
 use crate::problems::{Observation, Size};
 
 /// Everything a training run is parameterised by.
@@ -196,6 +196,8 @@ pub struct MollifierSettings {
     pub boundary: Boundary,
     /// Kernel construction in 2D.
     pub layout: Layout2d,
+    /// The stencils' order of accuracy.
+    pub accuracy: Accuracy,
 }
 
 impl Default for MollifierSettings {
@@ -211,6 +213,7 @@ impl From<MollifierConfig> for MollifierSettings {
             size: KernelSize::Points(m.size),
             boundary: m.boundary,
             layout: m.layout,
+            accuracy: m.accuracy,
         }
     }
 }
@@ -223,6 +226,7 @@ impl MollifierSettings {
             size,
             boundary: self.boundary,
             layout: self.layout,
+            accuracy: self.accuracy,
         }
     }
 }

@@ -25,7 +25,7 @@ use crate::engine::{self, Engine, Fields, Net, Setup, tensor1};
 use crate::error::{Error, Result};
 use crate::model::Network;
 use crate::numerics::autosize;
-use crate::numerics::mollifier::Deriv2;
+use crate::numerics::mollifier::{Deriv2, MollifierConfig};
 use crate::problems::{self, Inputs, Problem};
 use metrics::{Estimates, Metrics, Truths, crop_values, embed};
 
@@ -109,6 +109,35 @@ fn observed_scale(observed: &[f64]) -> (f64, f64) {
     (mean, std)
 }
 
+/// `--kernel-size auto`: the kernel chosen from the dataset's observed points for the
+/// highest-order derivative of u that `problem`'s residual needs.
+pub fn auto_kernel(
+    settings: &config::MollifierSettings,
+    ds: &Dataset,
+    problem: &dyn Problem,
+) -> Result<autosize::AutoSize> {
+    let dims = ds.grid.ndim();
+    let target = autosize::Target::highest(problem.request().u, dims).unwrap_or(if dims == 1 {
+        autosize::Target::Order(0)
+    } else {
+        autosize::Target::Deriv(Deriv2::U)
+    });
+    autosize::for_dataset(
+        &settings.with_size(MollifierConfig::default().size),
+        ds,
+        target,
+    )
+}
+
+/// [`auto_kernel`] for the built-in problem the dataset names.
+pub fn auto_kernel_builtin(
+    settings: &config::MollifierSettings,
+    ds: &Dataset,
+) -> Result<autosize::AutoSize> {
+    let problem = problems::for_dataset(ds, &mut Vec::new())?;
+    auto_kernel(settings, ds, problem.as_ref())
+}
+
 impl Trainer {
     /// Prepares a run of the built-in problem the dataset names on `device` (autodiff is
     /// enabled on it here).
@@ -141,11 +170,8 @@ impl Trainer {
         let size = match config.mollifier.size {
             KernelSize::Points(n) => n,
             KernelSize::Auto => {
-                let auto = autosize::for_dataset(config.mollifier.family, ds)?;
-                notes.push(format!(
-                    "kernel size auto: {} points (noise σ ≈ {:.3e}, smoothing residual {:.3e})",
-                    auto.size, auto.sigma, auto.residual
-                ));
+                let auto = auto_kernel(&config.mollifier, ds, problem.as_ref())?;
+                notes.push(auto.describe());
                 config.mollifier.size = KernelSize::Points(auto.size);
                 auto.size
             }
