@@ -13,6 +13,9 @@ if ! "$VENV/bin/python" -c "import numpy, scipy" 2>/dev/null; then
   "$VENV/bin/pip" install -q -r "$ROOT/scripts/requirements.txt"
 fi
 cd "$ROOT"
+start=$(date +%s)
 cargo run -q -p mollify-core --example autosize_suite -- "$OUT"
 "$VENV/bin/python" scripts/savgol.py "$OUT" docs/autosize.md
+printf '\nRun time: %d s on %s (%s cores).\n' "$(($(date +%s) - start))" \
+  "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)" "$(nproc)" >> docs/autosize.md
 echo "wrote docs/autosize.md"

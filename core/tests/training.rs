@@ -214,6 +214,10 @@ fn the_same_seed_gives_the_same_run() {
     assert_eq!(run(), run());
 }
 
+/// CPU training is chaotic in the summation order, which the test harness's concurrency
+/// changes, and one network seed's correlation scatters (seeds 0, 1, 2 at 2500 steps: 0.992,
+/// 0.946, 0.881; at 1500: 0.94, 0.91, 0.91): the claim is made on the median of three seeds,
+/// trained side by side.
 #[test]
 fn mollifier_pinn_recovers_a_spatially_varying_conductivity() {
     let ds = heat::simulate(
@@ -223,24 +227,33 @@ fn mollifier_pinn_recovers_a_spatially_varying_conductivity() {
         &Observation::default(),
     )
     .unwrap();
-    let config = RunConfig::new().with_steps(1500);
-    let mut trainer = Trainer::new(&ds, config, &Device::flex()).unwrap();
-    let mut seconds = 0.0;
-    for _ in 0..1500 {
-        seconds += block_on(trainer.step()).unwrap().seconds;
-    }
-    let m = block_on(trainer.metrics()).unwrap().unwrap();
-    println!(
-        "heat 64×64, mollifier PINN, 1500 steps: k correlation {:.3}, ∇²T correlation {:.3}, separable k̂ correlation {:.3}, relative L2 {:.3}, {:.1} ms/step (region inset {:?})",
-        m.correlation().unwrap(),
-        m.intermediate_correlation().unwrap(),
-        m.separable_correlation().unwrap(),
-        m.interior.parameter.relative_l2,
-        1e3 * seconds / 1500.0,
-        trainer.metric_region()
-    );
-    let c = m.correlation().unwrap();
-    assert!(c >= 0.9, "{c}");
+    let steps = 2500;
+    let train = |seed: u64| {
+        let mut config = RunConfig::new().with_steps(steps);
+        config.model.seed = seed;
+        let mut trainer = Trainer::new(&ds, config, &Device::flex()).unwrap();
+        let mut seconds = 0.0;
+        for _ in 0..steps {
+            seconds += block_on(trainer.step()).unwrap().seconds;
+        }
+        let m = block_on(trainer.metrics()).unwrap().unwrap();
+        println!(
+            "heat 64×64, mollifier PINN, seed {seed}, {steps} steps: k correlation {:.3}, ∇²T correlation {:.3}, separable k̂ correlation {:.3}, relative L2 {:.3}, {:.1} ms/step (region inset {:?})",
+            m.correlation().unwrap(),
+            m.intermediate_correlation().unwrap(),
+            m.separable_correlation().unwrap(),
+            m.interior.parameter.relative_l2,
+            1e3 * seconds / steps as f64,
+            trainer.metric_region()
+        );
+        m.correlation().unwrap()
+    };
+    let mut c: Vec<f64> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..3).map(|seed| s.spawn(move || train(seed))).collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    c.sort_by(f64::total_cmp);
+    assert!(c[1] >= 0.9, "median of {c:?}");
 }
 
 /// Paper B.5: the mollifier layer also solves forward problems. u′ + u = sin 2t on [0, 5] from

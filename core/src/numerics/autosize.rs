@@ -11,11 +11,15 @@
 //! - bias: the candidate's Taylor expansion Σ c_pq ∂ₓᵖ∂ᵧ^q u over the first degree its moment
 //!   conditions leave (k + 2, or k + 4 at fourth-order accuracy), with the unknown derivatives
 //!   of u taken from a *pilot*: the smallest separable bump estimator of those derivatives
-//!   whose signal power is at least its noise power (noise ≤ half the raw mean square) at two
-//!   consecutive sizes, the noise part subtracted.
+//!   whose signal power is at least its noise power (noise ≤ half the raw mean square) and
+//!   three standard deviations of that noise estimate, at two consecutive sizes, the noise part
+//!   subtracted. When no pilot rises above its noise, the data show no bias at these scales and
+//!   the largest pilot's (clamped) estimate stands. The bias is capped by the derivative's own
+//!   estimated mean square: a kernel shrinks the derivative towards 0, and where the Taylor
+//!   term claims more, its series has stopped converging.
 //!
-//! σ comes from high-order differences, which a smooth signal barely moves: the robust
-//! (median-based) estimates from d-th differences for d = 2…6, their median taken. Only observed points are read. When the mask leaves too few complete
+//! σ comes from high-order differences, which a smooth signal barely moves: robust (trimmed)
+//! estimates from d-th differences for d = 2…6, their median taken. Only observed points are read. When the mask leaves too few complete
 //! difference windows (sparse observations, as the PDE datasets' 10 %), σ is the nugget of the
 //! observed points' variogram at short distances and the pilot reads a Nadaraya–Watson fill of
 //! the grid: an approximation, said in the choice's description.
@@ -35,6 +39,10 @@ const MIN_SIZE: usize = 5;
 const MAX_SIZE: usize = 201;
 /// A pilot is accepted when its noise power is at most this share of its raw mean square.
 const PILOT_NOISE_SHARE: f64 = 0.5;
+/// … and its signal must exceed this many standard deviations of its noise estimate.
+const PILOT_SCATTERS: f64 = 3.0;
+/// E[z² | |z| below its 90th percentile] for a standard normal z: 1 − 2cφ(c)/0.9, c = 1.6449.
+const TRIMMED_SECOND_MOMENT: f64 = 0.623_1;
 /// Fewer complete difference windows than this and the data count as sparse.
 const MIN_WINDOWS: usize = 64;
 
@@ -68,6 +76,19 @@ impl Target {
         } else {
             Self::Deriv(d)
         })
+    }
+
+    /// The target's coefficient of ∂ₓᵖ∂ᵧ^q.
+    fn coefficient(self, (p, q): (usize, usize)) -> f64 {
+        match self {
+            Self::Order(k) => f64::from(u8::from((p, q) == (k, 0))),
+            Self::Deriv(d) => d
+                .terms()
+                .iter()
+                .filter(|(_, ab)| *ab == [p, q])
+                .map(|(c, _)| c)
+                .sum(),
+        }
     }
 
     fn name(self) -> String {
@@ -229,6 +250,18 @@ pub fn choose(
             Pilot::fit(&dense, degree, pilot_sigma, shortest / 3).map(|p| (a, p))
         })
         .collect::<Result<_>>()?;
+    // A smoothing bias never exceeds the derivative itself by much (the kernel shrinks it
+    // towards 0): where the Taylor term claims more, its series has stopped converging, and
+    // the derivative's own mean square, estimated the same way, bounds it.
+    let cap = {
+        let own = Pilot::fit(&dense, target.order(), pilot_sigma, shortest / 3)?;
+        let c: Vec<f64> = own
+            .monomials
+            .iter()
+            .map(|&m| target.coefficient(m))
+            .collect();
+        own.quadratic(&c).max(0.0)
+    };
     // A pilot that never rose above the noise cannot bound the bias: its accuracy is not
     // chosen unless no pilot did.
     let any_accepted = pilots.iter().any(|(_, p)| p.accepted);
@@ -258,7 +291,7 @@ pub fn choose(
                 .iter()
                 .map(|&(p, q)| taps.moment(p, q, hx, hy))
                 .collect();
-            let bias2 = pilot.quadratic(&c).max(0.0);
+            let bias2 = pilot.quadratic(&c).clamp(0.0, cap);
             let noise2 = sigma * sigma * taps.noise_gain() / fraction;
             let mse = bias2 + noise2;
             if best.as_ref().is_none_or(|(b, _)| mse < *b) {
@@ -288,8 +321,9 @@ pub fn choose(
 }
 
 /// Robust noise standard deviation from d-th differences (d = 2…6) along x and y over fully
-/// observed windows: the median of the five orders' estimates (the smallest is biased low by
-/// their scatter, the lowest orders high by a rough signal); returns it and the window count.
+/// observed windows (a trimmed mean square each), the median of the five orders' estimates
+/// (the smallest is biased low by their scatter, the lowest orders high by a rough signal);
+/// returns it and the window count.
 pub fn noise_level(samples: &Samples<'_>) -> (f64, usize) {
     let [ny, nx] = samples.shape;
     let mut estimates = Vec::new();
@@ -328,9 +362,12 @@ pub fn noise_level(samples: &Samples<'_>) -> (f64, usize) {
         if diffs.len() < MIN_WINDOWS {
             continue;
         }
-        let mid = diffs.len() / 2;
-        let median = *diffs.select_nth_unstable_by(mid, f64::total_cmp).1;
-        estimates.push(median / (0.674_489_75 * norm));
+        // The mean square of the smallest 90 % (a few kinks or outliers do not move it, and it
+        // scatters half as much as the median), corrected to the normal's full variance.
+        let keep = diffs.len() * 9 / 10;
+        diffs.select_nth_unstable_by(keep, f64::total_cmp);
+        let trimmed = diffs[..keep].iter().map(|v| v * v).sum::<f64>() / keep as f64;
+        estimates.push((trimmed / TRIMMED_SECOND_MOMENT).sqrt() / norm);
         windows = windows.max(diffs.len());
     }
     if estimates.is_empty() {
@@ -482,13 +519,17 @@ impl Pilot {
                 }
                 Ok(w)
             };
-            let taps: Vec<Taps> = monomials
+            let axes: Vec<(Vec<f64>, Vec<f64>)> = monomials
                 .iter()
                 .map(|&(p, q)| {
                     let y = if ny > 1 { chain(q, hy)? } else { vec![1.0] };
-                    Ok(Taps::separable(vec![(1.0, chain(p, hx)?, y)]))
+                    Ok((chain(p, hx)?, y))
                 })
                 .collect::<Result<_>>()?;
+            let taps: Vec<Taps> = axes
+                .iter()
+                .map(|(x, y)| Taps::separable(vec![(1.0, x.clone(), y.clone())]))
+                .collect();
             let fields: Vec<Vec<f64>> = taps
                 .iter()
                 .map(|t| t.apply(samples.values, samples.shape).map(|(v, _)| v))
@@ -522,7 +563,20 @@ impl Pilot {
                 }
             }
             let trace = |v: &[f64]| (0..m).map(|i| v[i * m + i]).sum::<f64>();
-            let passed = trace(&n) <= PILOT_NOISE_SHARE * trace(&g);
+            // The filtered noise is correlated over the pilot's width, so its mean square over
+            // `count` points scatters: variance 2/count·Σ_τ R(τ)² (Gaussian noise, R the
+            // autocovariance, separable per axis). A wide pilot on a short record can pass
+            // the share test by a chance excess of noise alone; the signal must clear 3 sd.
+            let scatter = (0..m)
+                .map(|i| {
+                    let (x, y) = &axes[i];
+                    2.0 / count as f64 * sigma.powi(4) * lag_sum(x) * lag_sum(y)
+                })
+                .sum::<f64>()
+                .sqrt();
+            let signal = trace(&g) - trace(&n);
+            let passed =
+                trace(&n) <= PILOT_NOISE_SHARE * trace(&g) && signal >= PILOT_SCATTERS * scatter;
             if passed && previous_passed {
                 // The first of the two: the less smoothed.
                 if let Some(p) = last.as_mut() {
@@ -581,6 +635,17 @@ fn complete_windows(samples: &Samples<'_>, [ry, rx]: [usize; 2]) -> Vec<bool> {
             at(r + ky, c + kx) + at(r, c) == at(r, c + kx) + at(r + ky, c)
         })
         .collect()
+}
+
+/// Σ_τ R(τ)² of the taps' autocorrelation R(τ) = Σⱼ wⱼwⱼ₊τ.
+fn lag_sum(w: &[f64]) -> f64 {
+    let n = w.len();
+    (0..n)
+        .map(|tau| {
+            let r: f64 = w[..n - tau].iter().zip(&w[tau..]).map(|(a, b)| a * b).sum();
+            if tau == 0 { r * r } else { 2.0 * r * r }
+        })
+        .sum()
 }
 
 fn binomial(n: usize, k: usize) -> f64 {
