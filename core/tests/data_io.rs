@@ -133,6 +133,24 @@ fn csv_grids_round_trip_and_bad_ones_are_explained() {
 }
 
 #[test]
+fn csv_header_rows_name_grids_or_tables() {
+    // Coordinate then value: a table, whose coordinates give the grid.
+    let (grid, a) = io::decode(b"t,v\n0,1\n0.5,2\n1.0,4\n", "series.csv").unwrap();
+    let grid = grid.expect("a t,v table carries its coordinates");
+    assert_eq!(grid.x().step, 0.5);
+    assert_eq!(a.data, vec![1.0, 2.0, 4.0]);
+    // Other names: a plain grid below its header.
+    let (grid, a) = io::decode(b"\"a\",\"b\"\n1,2\n3,4\n", "grid.csv").unwrap();
+    assert!(grid.is_none());
+    assert_eq!((a.shape.clone(), a.data), (vec![2, 2], vec![1.0, 2.0, 3.0, 4.0]));
+    // No header: every row is data; a bad later row is still named by its line.
+    let (_, a) = io::decode(b"1,2\n3,4\n", "plain.csv").unwrap();
+    assert_eq!(a.data.len(), 4);
+    let e = err_of(io::decode(b"t,v\n0,1\n0.5,oops\n", "bad.csv"));
+    assert!(e.contains("line 3") && e.contains("oops"), "{e}");
+}
+
+#[test]
 fn comsol_tables_are_regridded_and_bad_ones_are_explained() {
     // A COMSOL-style export: % header lines, then X Y value rows in arbitrary order.
     let mut text = String::from("% Model: heat.mph\n% Dimension: 2\n% X  Y  T (K)\n");

@@ -85,13 +85,15 @@ fn derive(args: &DeriveArgs) -> Result<Derived, CliError> {
             (AxisArg::X, 0) | (AxisArg::Y, 0) => Deriv2::U,
             (AxisArg::X, 1) => Deriv2::X,
             (AxisArg::X, 2) => Deriv2::Xx,
+            (AxisArg::X, 3) => Deriv2::Xxx,
             (AxisArg::X, 4) => Deriv2::Xxxx,
             (AxisArg::Y, 1) => Deriv2::Y,
             (AxisArg::Y, 2) => Deriv2::Yy,
+            (AxisArg::Y, 3) => Deriv2::Yyy,
             (AxisArg::Y, 4) => Deriv2::Yyyy,
             (a, k) => {
                 return Err(CliError::Input(format!(
-                    "2D derivatives along {a:?} come in orders 0, 1, 2 and 4 (got {k})"
+                    "2D derivatives along {a:?} come in orders 0 to 4 (got {k})"
                 )));
             }
         })

@@ -169,6 +169,10 @@ pub enum Deriv2 {
     Xy,
     /// ∇²u
     Laplacian,
+    /// ∂ₓₓₓu
+    Xxx,
+    /// ∂ᵧᵧᵧu
+    Yyy,
     /// ∂ₓₓₓₓu
     Xxxx,
     /// ∂ₓₓᵧᵧu
@@ -186,6 +190,7 @@ impl Deriv2 {
             Self::U => 0,
             Self::X | Self::Y => 1,
             Self::Xx | Self::Yy | Self::Xy | Self::Laplacian => 2,
+            Self::Xxx | Self::Yyy => 3,
             Self::Xxxx | Self::Xxyy | Self::Yyyy | Self::Biharmonic => 4,
         }
     }
@@ -201,6 +206,8 @@ impl Deriv2 {
             Self::Yy => &[(1.0, [0, 2])],
             Self::Xy => &[(1.0, [1, 1])],
             Self::Laplacian => &[(1.0, [2, 0]), (1.0, [0, 2])],
+            Self::Xxx => &[(1.0, [3, 0])],
+            Self::Yyy => &[(1.0, [0, 3])],
             Self::Xxxx => &[(1.0, [4, 0])],
             Self::Xxyy => &[(1.0, [2, 2])],
             Self::Yyyy => &[(1.0, [0, 4])],
@@ -555,6 +562,8 @@ fn plans_2d(config: &MollifierConfig, derivs: &[Deriv2]) -> Result<Vec<Plan>> {
                 (false, Deriv2::Laplacian) => {
                     vec![(1.0, vec![X(2), Y(0)]), (1.0, vec![X(0), Y(2)])]
                 }
+                (false, Deriv2::Xxx) => one(vec![X(2), X(1), Y(0), Y(0)]),
+                (false, Deriv2::Yyy) => one(vec![X(0), X(0), Y(2), Y(1)]),
                 (false, Deriv2::Xxxx) => one(vec![X(2), X(2), Y(0), Y(0)]),
                 (false, Deriv2::Xxyy) => one(vec![X(2), X(0), Y(2), Y(0)]),
                 (false, Deriv2::Yyyy) => one(vec![X(0), X(0), Y(2), Y(2)]),
@@ -570,6 +579,8 @@ fn plans_2d(config: &MollifierConfig, derivs: &[Deriv2]) -> Result<Vec<Plan>> {
                 (true, Deriv2::Yy) => one(vec![R(0, 2)]),
                 (true, Deriv2::Xy) => one(vec![R(1, 1)]),
                 (true, Deriv2::Laplacian) => one(vec![Stencil::RadialLaplacian]),
+                (true, Deriv2::Xxx) => one(vec![R(2, 0), R(1, 0)]),
+                (true, Deriv2::Yyy) => one(vec![R(0, 2), R(0, 1)]),
                 (true, Deriv2::Xxxx) => one(vec![R(2, 0), R(2, 0)]),
                 (true, Deriv2::Xxyy) => one(vec![R(2, 0), R(0, 2)]),
                 (true, Deriv2::Yyyy) => one(vec![R(0, 2), R(0, 2)]),

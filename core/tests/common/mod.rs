@@ -204,6 +204,8 @@ pub async fn derivatives_2d_match_analytic(device: &Device) {
             Deriv2::Yy => -b * b * s * cy,
             Deriv2::Xy => -a * b * c * sy + x,
             Deriv2::Laplacian => -(a * a + b * b) * s * cy + y,
+            Deriv2::Xxx => -a.powi(3) * c * cy,
+            Deriv2::Yyy => b.powi(3) * s * sy,
             Deriv2::Xxxx => a.powi(4) * s * cy,
             Deriv2::Xxyy => a * a * b * b * s * cy,
             Deriv2::Yyyy => b.powi(4) * s * cy,
@@ -218,6 +220,8 @@ pub async fn derivatives_2d_match_analytic(device: &Device) {
         Deriv2::Yy,
         Deriv2::Xy,
         Deriv2::Laplacian,
+        Deriv2::Xxx,
+        Deriv2::Yyy,
         Deriv2::Xxxx,
         Deriv2::Xxyy,
         Deriv2::Yyyy,
@@ -247,7 +251,7 @@ pub async fn derivatives_2d_match_analytic(device: &Device) {
             let err = rel_err(&got, &exact);
             report!("2D {layout:?} {d:?}: max rel error {err:.2e}");
             // Smoothing bias of the 9-point kernel on this grid, with about 2× headroom.
-            let bound = if d.order() == 4 { 5e-2 } else { 3e-2 };
+            let bound = if d.order() >= 3 { 5e-2 } else { 3e-2 };
             assert!(err < bound, "{layout:?} {d:?}: {err:e}");
         }
     }

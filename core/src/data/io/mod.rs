@@ -75,7 +75,8 @@ pub fn encode(array: &Array, file_name: &str, precision: Precision) -> Result<Ve
     Ok(bytes)
 }
 
-/// Parses an array from a file's bytes, choosing the format by extension (.npy, .csv, .txt/.dat tables).
+/// Parses an array from a file's bytes, choosing the format by extension (.npy, .csv, .txt/.dat
+/// tables); a CSV may start with a header row (`x,value` or `t,v` make it a table).
 pub fn decode(bytes: &[u8], file_name: &str) -> Result<(Option<Grid>, Array)> {
     let lower = file_name.to_ascii_lowercase();
     if lower.ends_with(".npy") {
@@ -83,7 +84,16 @@ pub fn decode(bytes: &[u8], file_name: &str) -> Result<(Option<Grid>, Array)> {
     }
     let text = std::str::from_utf8(bytes).map_err(|_| Error::data(file_name, "not UTF-8 text"))?;
     if lower.ends_with(".csv") {
-        Ok((None, read_csv_grid(text, file_name)?))
+        // A header row names the columns: coordinates then a value make a table, whose
+        // coordinates give the grid; other names head a plain grid.
+        match text::split_header(text) {
+            Some((names, rest)) if text::names_coordinates(&names) => {
+                let (grid, array) = read_table(&rest, file_name)?;
+                Ok((Some(grid), array))
+            }
+            Some((_, rest)) => Ok((None, read_csv_grid(&rest, file_name)?)),
+            None => Ok((None, read_csv_grid(text, file_name)?)),
+        }
     } else if lower.ends_with(".txt") || lower.ends_with(".dat") || lower.ends_with(".tsv") {
         let (grid, array) = read_table(text, file_name)?;
         Ok((Some(grid), array))

@@ -25,6 +25,38 @@ fn parse_numbers(line: &str, lineno: usize, source: &str) -> Result<Vec<f64>> {
         .collect()
 }
 
+/// A CSV whose first data line names its columns instead of holding numbers: the column
+/// names, and the text with that line blanked (line numbers in later errors stay right).
+pub(super) fn split_header(text: &str) -> Option<(Vec<String>, String)> {
+    let (lineno, line) = data_lines(text).next()?;
+    let names: Vec<String> = line
+        .split([',', ';', '\t'])
+        .map(|s| s.trim().trim_matches('"').to_string())
+        .collect();
+    if names.iter().any(|n| n.is_empty() || n.parse::<f64>().is_ok()) {
+        return None;
+    }
+    let rest = text
+        .lines()
+        .enumerate()
+        .map(|(i, l)| if i + 1 == lineno { "" } else { l })
+        .collect::<Vec<_>>()
+        .join("\n");
+    Some((names, rest))
+}
+
+/// Whether header `names` describe an x–value or x–y–value table: every column but the last
+/// names a coordinate.
+pub(super) fn names_coordinates(names: &[String]) -> bool {
+    let coordinate = |n: &String| {
+        matches!(
+            n.to_ascii_lowercase().as_str(),
+            "x" | "y" | "t" | "time" | "s" | "position"
+        )
+    };
+    (2..=3).contains(&names.len()) && names[..names.len() - 1].iter().all(coordinate)
+}
+
 /// Parses a CSV grid: one row of numbers per line (rows = y, columns = x); a single row or
 /// column is a 1D field. Separators: comma, semicolon or whitespace.
 pub fn read_csv_grid(text: &str, source: &str) -> Result<Array> {
