@@ -142,7 +142,10 @@ fn csv_header_rows_name_grids_or_tables() {
     // Other names: a plain grid below its header.
     let (grid, a) = io::decode(b"\"a\",\"b\"\n1,2\n3,4\n", "grid.csv").unwrap();
     assert!(grid.is_none());
-    assert_eq!((a.shape.clone(), a.data), (vec![2, 2], vec![1.0, 2.0, 3.0, 4.0]));
+    assert_eq!(
+        (a.shape.clone(), a.data),
+        (vec![2, 2], vec![1.0, 2.0, 3.0, 4.0])
+    );
     // No header: every row is data; a bad later row is still named by its line.
     let (_, a) = io::decode(b"1,2\n3,4\n", "plain.csv").unwrap();
     assert_eq!(a.data.len(), 4);

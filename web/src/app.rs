@@ -251,7 +251,7 @@ pub fn App() -> Html {
         if let Ok(p) = mollify_core::problems::builtin(&v) {
             s.problem = p.name().to_string();
             s.case = p.cases()[0].to_string();
-            if s.kernel.max_order() < p.order() {
+            if s.kernel.max_operator_order() < p.order() {
                 s.kernel = KernelFamily::Bump;
             }
         }
@@ -410,7 +410,7 @@ pub fn App() -> Html {
                 <label>{"kernel"}
                     <select onchange={on_kernel}>
                         { for KernelFamily::ALL.iter().map(|k| option(k.name(), k.name(), *k == s.kernel,
-                            k.max_order() < problem.order())) }
+                            k.max_operator_order() < problem.order())) }
                     </select>
                 </label>
                 <label>{"kernel size"}

@@ -52,6 +52,17 @@ impl KernelFamily {
         }
     }
 
+    /// The highest derivative order an operator built on this family can return: orders 3
+    /// and 4 are compositions of stencils of order ≤ 2, so a family smooth to order 2 serves
+    /// them too.
+    pub fn max_operator_order(self) -> usize {
+        if self.max_order() >= 2 {
+            4
+        } else {
+            self.max_order()
+        }
+    }
+
     /// Fails with a clear error when `order` exceeds what this family's smoothness allows.
     pub fn check_order(self, order: usize) -> Result<()> {
         if order > self.max_order() {

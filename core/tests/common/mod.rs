@@ -428,6 +428,20 @@ pub async fn bad_requests_fail_clearly(device: &Device) {
         .unwrap_err()
         .to_string();
     assert!(err.contains("poly2") && err.contains("at most 1"), "{err}");
+    // poly4 is smooth to order 2, and D⁴ is two D² passes: allowed, and exact on x⁴/24 (D⁴ of
+    // the doubly mollified field is exact on degree 5), to f32 rounding.
+    let poly4 = Mollifier::new_1d(config(KernelFamily::Poly4, 9), 0.05, device).unwrap();
+    let g: Vec<f64> = (0..60)
+        .map(|i| (i as f64 * 0.05 - 1.5).powi(4) / 24.0)
+        .collect();
+    let d4 = read(
+        poly4
+            .derivatives_1d(upload1(&g, device), &[4])
+            .unwrap()
+            .remove(0),
+    )
+    .await;
+    assert!(d4.iter().all(|v| (v - 1.0).abs() < 1e-3), "{:?}", &d4[..3]);
     let op = Mollifier::new_1d(config(KernelFamily::Bump, 11), 0.01, device).unwrap();
     let err = op
         .derivatives_1d(upload1(&[0.0; 15], device), &[4])

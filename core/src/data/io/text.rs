@@ -33,7 +33,10 @@ pub(super) fn split_header(text: &str) -> Option<(Vec<String>, String)> {
         .split([',', ';', '\t'])
         .map(|s| s.trim().trim_matches('"').to_string())
         .collect();
-    if names.iter().any(|n| n.is_empty() || n.parse::<f64>().is_ok()) {
+    if names
+        .iter()
+        .any(|n| n.is_empty() || n.parse::<f64>().is_ok())
+    {
         return None;
     }
     let rest = text
