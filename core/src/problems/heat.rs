@@ -342,10 +342,17 @@ impl Problem for Heat {
         Ok(Box::new(Self { form }))
     }
     fn cases(&self) -> &'static [&'static str] {
-        &["smooth", "constant", "sharp"]
+        &["smooth", "constant", "sharp", "smooth:divergence"]
     }
+    /// A case may name the form after a colon ("smooth:divergence", "sharp:non-divergence");
+    /// without one, this problem's form (non-divergence unless bound to a dataset).
     fn simulate(&self, case: Option<&str>, size: Size, obs: &Observation) -> Result<Dataset> {
-        simulate(case.unwrap_or("smooth").parse()?, self.form, size, obs)
+        let case = case.unwrap_or("smooth");
+        let (name, form) = match case.split_once(':') {
+            Some((name, form)) => (name, form.parse()?),
+            None => (case, self.form),
+        };
+        simulate(name.parse()?, form, size, obs)
     }
 }
 
@@ -483,6 +490,24 @@ mod tests {
                 .unwrap()
                 .is_none()
         );
+    }
+
+    #[test]
+    fn a_case_names_the_divergence_form() {
+        let heat = crate::problems::builtin("heat").unwrap();
+        let obs = Observation::default();
+        let form = |case: &str| {
+            let ds = heat.simulate(Some(case), Size::Quick, &obs).unwrap();
+            ds.meta["form"].as_str().unwrap().to_string()
+        };
+        assert_eq!(form("smooth"), "non-divergence");
+        assert_eq!(form("smooth:divergence"), "divergence");
+        assert_eq!(form("sharp:non-divergence"), "non-divergence");
+        let err = heat
+            .simulate(Some("smooth:divergent"), Size::Quick, &obs)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("divergent"), "{err}");
     }
 
     #[test]
