@@ -30,6 +30,7 @@ on_both!(
     derivatives_2d_match_analytic,
     mollifier_beats_finite_differences_on_noise,
     boundary_policies_behave_as_documented,
+    periodic_boundary_is_exact_on_periodic_fields,
     gradient_matches_adjoint,
     bad_requests_fail_clearly,
 );

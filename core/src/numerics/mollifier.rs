@@ -35,6 +35,9 @@ pub enum Boundary {
     /// Extend the data by a least-squares cubic fitted to the edge window: whole-grid outputs
     /// with small bias for smooth fields, and the fit averages noise instead of amplifying it.
     Extrapolate,
+    /// Wrap around: the field is one period of a periodic one (the grid holds each point of
+    /// the period once, the right end not repeating the left). Exact on periodic data.
+    Periodic,
 }
 
 impl std::fmt::Display for Boundary {
@@ -43,6 +46,7 @@ impl std::fmt::Display for Boundary {
             Self::Valid => "valid",
             Self::Reflect => "reflect",
             Self::Extrapolate => "extrapolate",
+            Self::Periodic => "periodic",
         })
     }
 }
@@ -54,8 +58,9 @@ impl std::str::FromStr for Boundary {
             "valid" => Ok(Self::Valid),
             "reflect" => Ok(Self::Reflect),
             "extrapolate" => Ok(Self::Extrapolate),
+            "periodic" | "wrap" => Ok(Self::Periodic),
             _ => Err(Error::Invalid(format!(
-                "unknown boundary policy '{s}' (expected valid, reflect or extrapolate)"
+                "unknown boundary policy '{s}' (expected valid, reflect, extrapolate or periodic)"
             ))),
         }
     }
@@ -852,7 +857,28 @@ fn pad(g: Tensor<4>, reach: [usize; 2], policy: Boundary, size: usize) -> Result
             let g = extrapolate_last_axis(g.swap_dims(2, 3), reach[0], size)?;
             Ok(g.swap_dims(2, 3))
         }
+        Boundary::Periodic => {
+            if reach[0] > ny || reach[1] > nx {
+                return Err(Error::KernelTooWide {
+                    size,
+                    support: 2 * reach[0].max(reach[1]) + 1,
+                    points: if reach[0] > ny { ny } else { nx },
+                });
+            }
+            Ok(wrap_axis(wrap_axis(g, 3, reach[1]), 2, reach[0]))
+        }
     }
+}
+
+/// Extends `axis` of a [1, 1, ny, nx] tensor by `p` points each side, taken from the other end.
+fn wrap_axis(g: Tensor<4>, axis: usize, p: usize) -> Tensor<4> {
+    if p == 0 {
+        return g;
+    }
+    let n = g.dims()[axis];
+    let head = g.clone().narrow(axis, 0, p);
+    let tail = g.clone().narrow(axis, n - p, p);
+    Tensor::cat(vec![tail, g, head], axis)
 }
 
 /// Extends the last axis by `p` points each side with a least-squares polynomial fitted to a
