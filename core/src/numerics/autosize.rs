@@ -668,6 +668,30 @@ mod tests {
             .collect()
     }
 
+    /// `auto` for the k-th derivative of sin 2πfx + N(0, σ²) on n points of [0, 1].
+    fn auto_on_sine(n: usize, f: f64, sigma: f64, seed: u64, k: usize) -> AutoSize {
+        let h = 1.0 / (n - 1) as f64;
+        let e = noise(n, sigma, seed);
+        let y: Vec<f64> = (0..n)
+            .map(|i| (std::f64::consts::TAU * f * i as f64 * h).sin() + e[i])
+            .collect();
+        let samples = Samples {
+            values: &y,
+            mask: None,
+            shape: [1, n],
+            spacing: [1.0, h],
+        };
+        let config = MollifierConfig::default();
+        choose(
+            &config,
+            &samples,
+            Target::Order(k),
+            &[Accuracy::Second],
+            None,
+        )
+        .unwrap()
+    }
+
     /// Exact mean-square error of the order-k operator of `cfg` on A·sin(ωx) + white noise σ:
     /// |H(ω) − (iω)ᵏ|²·A²/2 from the taps' frequency response, plus σ²Σw².
     fn exact_mse(cfg: &MollifierConfig, k: usize, h: f64, omega: f64, sigma: f64) -> f64 {
@@ -697,18 +721,7 @@ mod tests {
             (8.0, 0.05, 2),
         ] {
             let omega = std::f64::consts::TAU * f;
-            let e = noise(n, sigma, 7);
-            let y: Vec<f64> = (0..n)
-                .map(|i| (omega * i as f64 * h).sin() + e[i])
-                .collect();
-            let samples = Samples {
-                values: &y,
-                mask: None,
-                shape: [1, n],
-                spacing: [1.0, h],
-            };
-            let auto =
-                choose(&base, &samples, Target::Order(k), &[Accuracy::Second], None).unwrap();
+            let auto = auto_on_sine(n, f, sigma, 7, k);
             let mse = |size| exact_mse(&MollifierConfig { size, ..base }, k, h, omega, sigma);
             let (best, best_mse) = (5..=2 * (n / 4 / k.div_ceil(2)) + 1)
                 .step_by(2)
@@ -734,23 +747,7 @@ mod tests {
     #[test]
     fn the_optimal_width_grows_with_the_derivative_order_and_the_noise() {
         let n = 1000;
-        let h = 1.0 / (n - 1) as f64;
-        let base = MollifierConfig::default();
-        let size = |sigma: f64, k: usize| {
-            let e = noise(n, sigma, 3);
-            let y: Vec<f64> = (0..n)
-                .map(|i| (std::f64::consts::TAU * 3.0 * i as f64 * h).sin() + e[i])
-                .collect();
-            let samples = Samples {
-                values: &y,
-                mask: None,
-                shape: [1, n],
-                spacing: [1.0, h],
-            };
-            choose(&base, &samples, Target::Order(k), &[Accuracy::Second], None)
-                .unwrap()
-                .size
-        };
+        let size = |sigma: f64, k: usize| auto_on_sine(n, 3.0, sigma, 3, k).size;
         let (a, b, c) = (size(0.001, 1), size(0.001, 2), size(0.03, 2));
         println!("σ 0.001: order 1 → {a}, order 2 → {b}; σ 0.03: order 2 → {c}");
         assert!(b > a && c > b, "{a} {b} {c}");
