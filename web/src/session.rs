@@ -165,11 +165,7 @@ impl Session {
                 (auto.size, Some(auto.sigma))
             }
         };
-        let shape = match ds.grid.shape()[..] {
-            [n] => [1, n],
-            [ny, nx] => [ny, nx],
-            _ => return Err("only 1D and 2D datasets can be shown".into()),
-        };
+        let shape = ds.grid.shape_2d();
         let mut engines = vec![EngineKind::Taylor, EngineKind::Mollifier];
         if settings.fd {
             engines.push(EngineKind::FiniteDifference);

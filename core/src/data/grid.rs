@@ -78,6 +78,16 @@ impl Grid {
         self.axes.iter().map(|a| a.n).collect()
     }
 
+    /// [ny, nx] (1D: [1, n]): the 2D view the operators and the trainer work on.
+    pub fn shape_2d(&self) -> [usize; 2] {
+        [self.y().map_or(1, |a| a.n), self.x().n]
+    }
+
+    /// [hy, hx] (1D: [1, h]).
+    pub fn spacing_2d(&self) -> [f64; 2] {
+        [self.y().map_or(1.0, |a| a.step), self.x().step]
+    }
+
     /// Total number of points.
     pub fn len(&self) -> usize {
         self.axes.iter().map(|a| a.n).product()

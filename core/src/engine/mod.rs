@@ -248,12 +248,12 @@ pub struct Setup<'a> {
 impl Setup<'_> {
     /// [ny, nx] (1D: [1, n]).
     pub(crate) fn shape(&self) -> [usize; 2] {
-        grid_shape(self.grid)
+        self.grid.shape_2d()
     }
 
     /// [hy, hx] (1D: [1, h]).
     pub(crate) fn spacing(&self) -> [f64; 2] {
-        [self.grid.y().map_or(1.0, |a| a.step), self.grid.x().step]
+        self.grid.spacing_2d()
     }
 
     /// Every key any field is asked for, values included.
@@ -301,14 +301,6 @@ pub fn build(kind: EngineKind, setup: &Setup<'_>) -> Result<Box<dyn Engine>> {
         });
     }
     Ok(engine)
-}
-
-/// [ny, nx] of a grid (1D: [1, n]).
-pub(crate) fn grid_shape(grid: &Grid) -> [usize; 2] {
-    match grid.y() {
-        Some(y) => [y.n, grid.x().n],
-        None => [1, grid.x().n],
-    }
 }
 
 pub(crate) fn tensor1(v: Vec<f64>, device: &Device) -> Tensor<1> {

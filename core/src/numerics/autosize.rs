@@ -19,19 +19,19 @@
 //!   term claims more, its series has stopped converging.
 //!
 //! σ comes from high-order differences, which a smooth signal barely moves: robust (trimmed)
-//! estimates from d-th differences for d = 2…6, their median taken. Only observed points are read. When the mask leaves too few complete
-//! difference windows (sparse observations, as the PDE datasets' 10 %), σ is the nugget of the
-//! observed points' variogram at short distances and the pilot reads a Nadaraya–Watson fill of
-//! the grid: an approximation, said in the choice's description.
+//! estimates from d-th differences for d = 2…6, their median taken. Only observed points are
+//! read. When the mask leaves too few complete difference windows (sparse observations, as the
+//! PDE datasets' 10 %), σ is the nugget of the observed points' variogram at short distances
+//! and the pilot reads a Nadaraya–Watson fill of the grid: an approximation, said in the
+//! choice's description.
 
 use crate::data::dataset::{Dataset, Role};
 use crate::error::{Error, Result};
+use crate::numerics::kernel::KernelFamily;
 use crate::numerics::mollifier::{
     Accuracy, Deriv2, MollifierConfig, Taps, compose_1d, taps_1d, taps_2d,
 };
 use crate::numerics::stencil::stencil_1d;
-
-use crate::numerics::kernel::KernelFamily;
 
 /// Smallest size tried.
 const MIN_SIZE: usize = 5;
@@ -174,21 +174,11 @@ pub fn for_dataset(config: &MollifierConfig, ds: &Dataset, target: Target) -> Re
         .map(|f| f.values.as_slice())
         .ok_or_else(|| Error::Invalid(format!("dataset '{}' has no observed field", ds.problem)))?;
     let mask = ds.fields.get("mask").map(|f| f.values.as_slice());
-    let (shape, spacing) = match (&ds.grid.shape()[..], ds.grid.y()) {
-        (&[n], _) => ([1, n], [1.0, ds.grid.x().step]),
-        (&[ny, nx], Some(y)) => ([ny, nx], [y.step, ds.grid.x().step]),
-        _ => {
-            return Err(Error::Invalid(format!(
-                "kernel size auto: grids of {} dimensions are not supported",
-                ds.grid.ndim()
-            )));
-        }
-    };
     let samples = Samples {
         values,
         mask,
-        shape,
-        spacing,
+        shape: ds.grid.shape_2d(),
+        spacing: ds.grid.spacing_2d(),
     };
     choose(config, &samples, target, &[config.accuracy], None)
 }
@@ -231,7 +221,7 @@ pub fn choose(
     let sparse = windows < MIN_WINDOWS;
     let (sigma, field, pilot_sigma) = if sparse {
         let sigma = nugget(samples);
-        let (fill, gain) = fill(samples);
+        let (fill, gain) = fill(samples, fraction);
         (sigma, fill, sigma * gain.sqrt())
     } else {
         (sigma, samples.values.to_vec(), sigma)
@@ -286,11 +276,7 @@ pub fn choose(
             if reach[0].max(reach[1]) > max_reach {
                 break;
             }
-            let c: Vec<f64> = pilot
-                .monomials
-                .iter()
-                .map(|&(p, q)| taps.moment(p, q, hx, hy))
-                .collect();
+            let c = taps.moments(&pilot.monomials, hx, hy);
             let bias2 = pilot.quadratic(&c).clamp(0.0, cap);
             let noise2 = sigma * sigma * taps.noise_gain() / fraction;
             let mse = bias2 + noise2;
@@ -422,12 +408,10 @@ fn nugget(samples: &Samples<'_>) -> f64 {
 }
 
 /// Nadaraya–Watson fill of the grid from the observed points (Gaussian weights, bandwidth the
-/// typical spacing of observed points); returns the field and the mean noise variance gain
+/// typical spacing of observed points at the observed `fraction`); returns the field and the mean noise variance gain
 /// Σw²/(Σw)² of its points, for white noise on the observations.
-fn fill(samples: &Samples<'_>) -> (Vec<f64>, f64) {
+fn fill(samples: &Samples<'_>, fraction: f64) -> (Vec<f64>, f64) {
     let [ny, nx] = samples.shape;
-    let observed = (0..ny * nx).filter(|&i| samples.observed(i)).count() as f64;
-    let fraction = observed / (ny * nx) as f64;
     let bandwidth = if ny > 1 {
         fraction.sqrt().recip()
     } else {
@@ -539,7 +523,7 @@ impl Pilot {
             if count == 0 {
                 continue;
             }
-            let dense: Vec<Vec<f64>> = taps.iter().map(|t| t.dense().0).collect();
+            let dot = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(u, v)| u * v).sum::<f64>();
             let m = monomials.len();
             let mut g = vec![0.0; m * m];
             let mut n = vec![0.0; m * m];
@@ -553,13 +537,10 @@ impl Pilot {
                         .map(|((a, b), _)| a * b)
                         .sum::<f64>()
                         / count as f64;
-                    n[i * m + j] = sigma
-                        * sigma
-                        * dense[i]
-                            .iter()
-                            .zip(&dense[j])
-                            .map(|(a, b)| a * b)
-                            .sum::<f64>();
+                    // Every pilot has the same passes per axis, so its taps x ⊗ y align:
+                    // ⟨xᵢ ⊗ yᵢ, xⱼ ⊗ yⱼ⟩ = ⟨xᵢ, xⱼ⟩·⟨yᵢ, yⱼ⟩.
+                    let ((xi, yi), (xj, yj)) = (&axes[i], &axes[j]);
+                    n[i * m + j] = sigma * sigma * dot(xi, xj) * dot(yi, yj);
                 }
             }
             let trace = |v: &[f64]| (0..m).map(|i| v[i * m + i]).sum::<f64>();

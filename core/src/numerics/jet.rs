@@ -14,6 +14,7 @@ use std::sync::Arc;
 use burn::tensor::Tensor;
 
 use crate::error::{Error, Result};
+use crate::numerics::stencil::factorial;
 
 /// Multi-indices of a jet (dimension 1 or 2, order ≤ 4) and the product table that combines
 /// them. Shared by every jet of one shape.
@@ -73,10 +74,6 @@ impl JetLayout {
     pub fn index(&self, a: usize, b: usize) -> Option<usize> {
         self.alphas.iter().position(|x| *x == [a, b])
     }
-}
-
-fn factorial(n: usize) -> f64 {
-    (1..=n).map(|i| i as f64).product()
 }
 
 /// A truncated Taylor polynomial whose coefficients are tensors of one shape.

@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::numerics::kernel::KernelFamily;
-use crate::numerics::stencil::{check_size, stencil_1d_accurate, stencil_2d_radial};
+use crate::numerics::stencil::{check_size, factorial, stencil_1d_accurate, stencil_2d_radial};
 
 /// What the operators return near the edge of the grid, where the kernel leaves the data.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
@@ -450,20 +450,25 @@ impl Taps {
         self.dense().0.iter().map(|v| v * v).sum()
     }
 
-    /// Σ w·(x)ᵖ(y)^q/(p! q!) with x = j·hx, y = i·hy: the coefficient of ∂ₓᵖ∂ᵧ^q u in the
-    /// operator's Taylor expansion (its bias terms at degrees above the target's).
-    pub fn moment(&self, p: usize, q: usize, hx: f64, hy: f64) -> f64 {
+    /// For each (p, q), Σ w·xᵖy^q/(p! q!) with x = j·hx, y = i·hy: the coefficient of
+    /// ∂ₓᵖ∂ᵧ^q u in the operator's Taylor expansion (its bias terms at degrees above the
+    /// target's).
+    pub fn moments(&self, monomials: &[(usize, usize)], hx: f64, hy: f64) -> Vec<f64> {
         let (w, [ky, kx]) = self.dense();
         let (ry, rx) = ((ky / 2) as f64, (kx / 2) as f64);
-        let norm = factorial(p) * factorial(q);
-        let mut sum = 0.0;
-        for i in 0..ky {
-            for j in 0..kx {
-                let (x, y) = ((j as f64 - rx) * hx, (i as f64 - ry) * hy);
-                sum += w[i * kx + j] * x.powi(p as i32) * y.powi(q as i32);
-            }
-        }
-        sum / norm
+        monomials
+            .iter()
+            .map(|&(p, q)| {
+                let mut sum = 0.0;
+                for i in 0..ky {
+                    for j in 0..kx {
+                        let (x, y) = ((j as f64 - rx) * hx, (i as f64 - ry) * hy);
+                        sum += w[i * kx + j] * x.powi(p as i32) * y.powi(q as i32);
+                    }
+                }
+                sum / (factorial(p) * factorial(q))
+            })
+            .collect()
     }
 
     /// The operator on a [ny, nx] field (1D: [1, n]) on the points `reach` inside the edge:
@@ -612,10 +617,6 @@ fn plans_2d(config: &MollifierConfig, derivs: &[Deriv2]) -> Result<Vec<Plan>> {
             Ok(plan)
         })
         .collect()
-}
-
-fn factorial(n: usize) -> f64 {
-    (1..=n).map(|i| i as f64).product()
 }
 
 /// Mollifier derivative operator on a fixed 1D or 2D grid and device.

@@ -177,7 +177,8 @@ pub fn stencil_2d_radial(
     Ok(w)
 }
 
-fn factorial(n: usize) -> f64 {
+/// n! as f64 (moment conditions, Taylor coefficients).
+pub(crate) fn factorial(n: usize) -> f64 {
     (1..=n).map(|i| i as f64).product()
 }
 

@@ -179,7 +179,7 @@ impl Trainer {
         let device = device.clone().autodiff();
         device.seed(config.model.seed);
         let dims = ds.grid.ndim();
-        let shape = engine::grid_shape(&ds.grid);
+        let shape = ds.grid.shape_2d();
         let request = problem.request();
         let known_decl = problem.known();
         let known_keys = known_decl.iter().flat_map(|k| k.derivs.clone()).collect();
