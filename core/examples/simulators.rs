@@ -32,23 +32,27 @@ fn main() -> mollify_core::Result<()> {
                 );
             }
         }
-        for case in [
-            chromatin::Case::Constant(1.0),
-            chromatin::Case::Patterned,
-            chromatin::Case::LogNormal,
-        ] {
-            let t = Instant::now();
-            let ds = chromatin::simulate(case, size, &chromatin::Params::default(), &obs)?;
-            row(
-                &format!(
-                    "chromatin {} ({} steps)",
-                    case.name(),
-                    ds.meta_f64("steps").unwrap_or(0.0)
-                ),
-                &label,
-                &ds.grid,
-                t,
-            );
+        for layout in [chromatin::Layout::Droplets, chromatin::Layout::Smooth] {
+            for case in [
+                chromatin::Case::Constant(1.0),
+                chromatin::Case::Patterned,
+                chromatin::Case::LogNormal,
+            ] {
+                let t = Instant::now();
+                let p = chromatin::Params::default();
+                let ds = chromatin::simulate(case, layout, size, &p, &obs)?;
+                row(
+                    &format!(
+                        "chromatin {} {} ({} steps)",
+                        layout.name(),
+                        case.name(),
+                        ds.meta_f64("steps").unwrap_or(0.0)
+                    ),
+                    &label,
+                    &ds.grid,
+                    t,
+                );
+            }
         }
     }
     // Nadaraya–Watson at the paper's real-data scale: 10⁶ localisations onto 256².

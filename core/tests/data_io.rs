@@ -2,7 +2,7 @@
 #![cfg(not(target_arch = "wasm32"))]
 
 use mollify_core::data::io::{self, Array, Precision};
-use mollify_core::problems::{Observation, Size, heat};
+use mollify_core::problems::{Observation, Size, chromatin, heat};
 use mollify_core::{Axis, Dataset, Grid, Role};
 
 #[path = "support/xorshift.rs"]
@@ -213,6 +213,50 @@ fn datasets_round_trip_through_folders() {
     // Each field is a plain NPY file of the grid's shape.
     let (_, t) = io::read_path(&dir.path().join("T.npy")).unwrap();
     assert_eq!(t.shape, vec![64, 64]);
+}
+
+/// The authors' layout: n + 1 nodes on the closed period [0, L], the last row and column
+/// repeating the first. It loads as the n-node open grid the simulator writes, value for value;
+/// an export whose end does not repeat its start is refused with the axis named.
+#[test]
+fn periodic_exports_with_both_ends_load_as_one_period() {
+    let open = chromatin::simulate(
+        chromatin::Case::Patterned,
+        chromatin::Layout::Droplets,
+        Size::Quick,
+        &chromatin::Params::default(),
+        &Observation {
+            noise: 0.05,
+            ..Observation::default()
+        },
+    )
+    .unwrap();
+    let [ny, nx] = open.grid.shape_2d();
+    let mut closed = open.clone();
+    for a in &mut closed.grid.axes {
+        a.n += 1;
+    }
+    for f in closed.fields.values_mut() {
+        f.values = (0..(ny + 1) * (nx + 1))
+            .map(|q| f.values[(q / (nx + 1)) % ny * nx + (q % (nx + 1)) % nx])
+            .collect();
+    }
+    let dir = tempfile::tempdir().unwrap();
+    closed.save(dir.path()).unwrap();
+    let back = Dataset::load(dir.path()).unwrap();
+    assert_eq!(back.grid, open.grid);
+    assert_eq!(back.fields, open.fields);
+    assert_eq!(back.meta["closed_period_input"], true);
+    // The last row disagrees with the first in a known field: not one period.
+    let mut torn = closed.clone();
+    let w = &mut torn.fields.get_mut("phi_w").unwrap().values;
+    w[ny * (nx + 1) + 3] += 0.01;
+    torn.save(dir.path()).unwrap();
+    let msg = err_of(Dataset::load(dir.path()));
+    assert!(
+        msg.contains("phi_w") && msg.contains("does not repeat the first"),
+        "{msg}"
+    );
 }
 
 #[test]

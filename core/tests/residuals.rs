@@ -112,6 +112,7 @@ fn chromatin_residual_vanishes_for_the_true_methylation_rate() {
     let p = chromatin::Params::default();
     let ds = chromatin::simulate(
         chromatin::Case::Patterned,
+        chromatin::Layout::Smooth,
         Size::Paper,
         &p,
         &Observation::default(),

@@ -102,6 +102,7 @@ fn datasets() -> Vec<Dataset> {
         .unwrap(),
         chromatin::simulate(
             chromatin::Case::Patterned,
+            chromatin::Layout::Droplets,
             Size::Quick,
             &chromatin::Params::default(),
             &obs,

@@ -20,5 +20,10 @@ pub(crate) fn run(args: &SimulateArgs) -> Result<(), CliError> {
         ds.grid.shape(),
         args.out.display()
     );
+    // A simulator's one-line account of the regime its data are in (chromatin: how much the
+    // fourth-order term weighs and what the derivative-free estimate achieves).
+    if let Some(regime) = ds.meta.get("regime").and_then(|v| v.as_str()) {
+        println!("{regime}");
+    }
     Ok(())
 }

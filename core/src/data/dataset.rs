@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::data::grid::Grid;
+use crate::data::grid::{Axis, Grid};
 use crate::data::io::{Array, NODE_TOLERANCE, Precision};
 use crate::error::{Error, Result};
 
@@ -251,7 +251,89 @@ impl Dataset {
             ds.insert(&name, mf.role, array.data);
         }
         ds.validate()?;
+        ds.open_periodic_ends()?;
         Ok(ds)
+    }
+
+    /// A periodic dataset (`periodic: true`, period `domain` in the metadata) exported with both
+    /// ends — n nodes spanning the closed [start, start + domain], the last row and column
+    /// repeating the first, as the authors' COMSOL exports (201 nodes on [0, 10]) — is stored
+    /// once per point of the period: the repeated last node of each axis is dropped. The known
+    /// and truth fields must repeat there (relative 10⁻⁶), else the grid is not one period.
+    /// Returns whether anything was dropped; the metadata record it (`closed_period_input`).
+    pub fn open_periodic_ends(&mut self) -> Result<bool> {
+        let periodic = self.meta.get("periodic").and_then(|v| v.as_bool()) == Some(true);
+        let (Some(domain), true) = (self.meta_f64("domain"), periodic) else {
+            return Ok(false);
+        };
+        let closed = |a: &Axis| {
+            a.n > 2 && ((a.n - 1) as f64 * a.step - domain).abs() <= NODE_TOLERANCE * a.step
+        };
+        if !self.grid.axes.iter().any(closed) {
+            return Ok(false);
+        }
+        let shape = self.grid.shape();
+        let keep: Vec<usize> = self
+            .grid
+            .axes
+            .iter()
+            .map(|a| a.n - usize::from(closed(a)))
+            .collect();
+        let strides: Vec<usize> = (0..shape.len())
+            .map(|k| shape[k + 1..].iter().product())
+            .collect();
+        // Index of every kept node in the closed grid, and of its wrapped twin on each closed
+        // axis (the same node with that coordinate at the period's last node).
+        let kept: Vec<usize> = (0..keep.iter().product())
+            .map(|mut q| {
+                let mut flat = 0;
+                for k in (0..keep.len()).rev() {
+                    flat += (q % keep[k]) * strides[k];
+                    q /= keep[k];
+                }
+                flat
+            })
+            .collect();
+        for (name, f) in &self.fields {
+            if !matches!(f.role, Role::Known | Role::Truth) {
+                continue;
+            }
+            let scale = f
+                .values
+                .iter()
+                .fold(0.0f64, |m, v| m.max(v.abs()))
+                .max(1e-300);
+            for (k, axis) in self.grid.axes.iter().enumerate() {
+                if !closed(axis) {
+                    continue;
+                }
+                let last = (axis.n - 1) * strides[k];
+                let worst = kept
+                    .iter()
+                    .filter(|&&flat| (flat / strides[k]).is_multiple_of(shape[k]))
+                    .map(|&flat| (f.values[flat + last] - f.values[flat]).abs())
+                    .fold(0.0, f64::max);
+                if worst > 1e-6 * scale {
+                    return Err(Error::data(
+                        name,
+                        format!(
+                            "axis '{}' has {} nodes spanning the period {domain} with both ends, but the \
+                             last node does not repeat the first (they differ by up to {worst:.3e}): \
+                             a periodic grid holds each point of the period once, or repeats the first at the end",
+                            axis.name, axis.n
+                        ),
+                    ));
+                }
+            }
+        }
+        for f in self.fields.values_mut() {
+            f.values = kept.iter().map(|&q| f.values[q]).collect();
+        }
+        for (a, n) in self.grid.axes.iter_mut().zip(keep) {
+            a.n = n;
+        }
+        self.set_meta("closed_period_input", true);
+        Ok(true)
     }
 
     /// Writes the dataset folder: every file atomically, the manifest last.
