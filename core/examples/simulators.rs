@@ -68,7 +68,7 @@ fn main() -> mollify_core::Result<()> {
         Axis::span("x", 256, 0.0, 1.0),
     );
     let t = Instant::now();
-    regression::density(&points, &grid, 0.01, 65_536)?;
+    regression::density(&points, None, &grid, 0.01, 65_536)?;
     row("nadaraya-watson 1e6 points", "paper", &grid, t);
     Ok(())
 }

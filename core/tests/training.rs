@@ -325,9 +325,23 @@ fn chromatin_off_its_periodic_square_is_refused_with_the_reason() {
     off.set_meta("domain", 12.0);
     let msg = trainer_error(&off);
     assert!(
-        msg.contains("periodic domain is 12") && msg.contains("64 points × step 0.15625"),
+        msg.contains("periodic domain is 12") && msg.contains("64 points × step 0.05"),
         "{msg}"
     );
+    // Not periodic (a microscopy crop): the mollifier trains; an autodiff engine, which would
+    // need φ_w's spectral derivatives, says what to use instead.
+    let mut crop = wide.clone();
+    crop.set_meta("periodic", false);
+    let config = RunConfig::new().with_width(8).with_depth(2);
+    assert!(Trainer::new(&crop, config.clone(), &Device::flex()).is_ok());
+    let msg = Trainer::new(
+        &crop,
+        config.with_engine(EngineKind::Taylor),
+        &Device::flex(),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(msg.contains("use the mollifier or fd engine"), "{msg}");
 }
 
 /// Heat's residual form comes from the manifest: absent → the stated default, said in the

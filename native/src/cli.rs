@@ -49,6 +49,9 @@ pub(crate) enum Command {
     Bench(BenchArgs),
     /// Stable derivatives of noisy sampled data (NPY/CSV), no training involved.
     Derive(DeriveArgs),
+    /// Chromatin data from microscopy localisations: their Nadaraya–Watson density on a grid,
+    /// mapped to φ_d and φ_w (the paper's App. C), written as a dataset `train` takes (no truth).
+    Localize(LocalizeArgs),
 }
 
 /// Parses a core enum by the core's own `FromStr` (its one-line error names what was expected)
@@ -343,6 +346,27 @@ pub(crate) struct DeriveArgs {
     #[arg(long, value_parser = core::<Boundary>(), default_value = "extrapolate")]
     pub(crate) boundary: Boundary,
     /// Output file (.npy or .csv).
+    #[arg(long)]
+    pub(crate) out: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct LocalizeArgs {
+    /// Localisations: rows of x, y[, weight] (.npy of shape [N, 2|3], or CSV with an optional
+    /// header row).
+    #[arg(long)]
+    pub(crate) points: PathBuf,
+    /// Grid nodes per axis.
+    #[arg(long, default_value_t = 128)]
+    pub(crate) nodes: usize,
+    /// Square region x0,x1,y0,y1 (in the localisations' units) [default: the points' bounding
+    /// box, widened to a square about its centre].
+    #[arg(long, value_delimiter = ',')]
+    pub(crate) extent: Option<Vec<f64>>,
+    /// Gaussian kernel bandwidth, in the localisations' units [default: two grid steps].
+    #[arg(long)]
+    pub(crate) bandwidth: Option<f64>,
+    /// Output dataset folder.
     #[arg(long)]
     pub(crate) out: PathBuf,
 }

@@ -7,6 +7,7 @@ mod compare;
 mod data;
 mod derive;
 mod error;
+mod localize;
 mod plot;
 mod run;
 mod simulate;
@@ -59,5 +60,6 @@ fn dispatch(command: Command, quiet: bool) -> Result<(), CliError> {
         Command::Compare(args) => compare::run(args, quiet),
         Command::Bench(args) => bench::run(&args),
         Command::Derive(args) => derive::run(&args),
+        Command::Localize(args) => localize::run(&args),
     }
 }

@@ -837,3 +837,90 @@ fn real_data_without_ground_truth_trains_and_reports_no_metrics() {
     assert_eq!(s["status"], "finished");
     assert!(s.get("metrics").is_none(), "no truth, no metrics: {s}");
 }
+
+/// The microscopy path: localisations drawn from a known density become a chromatin dataset
+/// whose density (read back from φ_w) correlates with the source, edges included, and `train`
+/// runs on it with no truth; malformed point files are bad input.
+#[test]
+fn localisations_become_a_chromatin_dataset_that_trains_without_truth() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = |x: f64, y: f64| {
+        let s = |t: f64| (std::f64::consts::TAU * t / 1.6).sin().powi(2);
+        0.2 + (-(s(x) + s(y)) / 0.3).exp()
+    };
+    // Rejection sampling on [0, 3.2]² from a fixed low-discrepancy sequence.
+    let mut text = String::from("x,y\n");
+    let (mut kept, mut i) = (0, 0u64);
+    while kept < 100_000 {
+        i += 1;
+        let (a, b, c) = (
+            (i as f64 * 0.754_877_666_2).fract(),
+            (i as f64 * 0.569_840_290_9).fract(),
+            (i as f64 * 0.618_033_988_7).fract(),
+        );
+        let (x, y) = (3.2 * a, 3.2 * b);
+        if 1.2 * c < source(x, y) {
+            text += &format!("{x},{y}\n");
+            kept += 1;
+        }
+    }
+    let points = dir.path().join("locs.csv");
+    std::fs::write(&points, text).unwrap();
+    let data = dir.path().join("data");
+    let out = run_mollify(&[
+        "localize",
+        "--points",
+        points.to_str().unwrap(),
+        "--nodes",
+        "64",
+        "--extent",
+        "0,3.2,0,3.2",
+        "--out",
+        data.to_str().unwrap(),
+    ]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("100000 localisations"));
+    let ds = mollify_core::Dataset::load(&data).unwrap();
+    assert!(
+        ds.fields
+            .values()
+            .all(|f| f.role != mollify_core::Role::Truth)
+    );
+    let rho: Vec<f64> = ds
+        .field("phi_w")
+        .unwrap()
+        .iter()
+        .map(|w| (0.75 - w) / 0.4)
+        .collect();
+    let corr = mollify_core::problems::pearson(&rho, &ds.grid.sample(source));
+    println!("localisations → density: correlation {corr:.4} with the source (64², whole grid)");
+    assert!(corr > 0.93, "{corr}");
+    let run = dir.path().join("run");
+    let mut args = vec![
+        "-q",
+        "train",
+        "--data",
+        data.to_str().unwrap(),
+        "--steps",
+        "5",
+        "--out",
+        run.to_str().unwrap(),
+    ];
+    args.extend(TINY);
+    run_mollify(&args);
+    let s = json(&run.join("summary.json"));
+    assert_eq!(s["status"], "finished");
+    assert!(s.get("metrics").is_none(), "no truth, no metrics: {s}");
+    // One column only: not localisations.
+    let bad = dir.path().join("bad.csv");
+    std::fs::write(&bad, "1\n2\n3\n").unwrap();
+    let o = mollify(&[
+        "localize",
+        "--points",
+        bad.to_str().unwrap(),
+        "--out",
+        dir.path().join("nothing").to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("2 or 3 columns"), "{}", stderr(&o));
+    assert!(!dir.path().join("nothing").exists());
+}

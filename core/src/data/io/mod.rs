@@ -105,6 +105,51 @@ pub fn decode(bytes: &[u8], file_name: &str) -> Result<(Option<Grid>, Array)> {
     }
 }
 
+/// Point localisations (microscopy).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Localisations {
+    /// (x, y) of each localisation.
+    pub points: Vec<[f64; 2]>,
+    /// A non-negative weight per point (photon count, say), where the file has a third column.
+    pub weights: Option<Vec<f64>>,
+}
+
+/// Localisations from rows of x, y and optionally a weight: an NPY array of shape [N, 2] or
+/// [N, 3], or a CSV/whitespace table with an optional header row.
+pub fn decode_points(bytes: &[u8], file_name: &str) -> Result<Localisations> {
+    let array = if file_name.to_ascii_lowercase().ends_with(".npy") {
+        read_npy(bytes, file_name)?
+    } else {
+        let text =
+            std::str::from_utf8(bytes).map_err(|_| Error::data(file_name, "not UTF-8 text"))?;
+        match text::split_header(text) {
+            Some((_, rest)) => read_csv_grid(&rest, file_name)?,
+            None => read_csv_grid(text, file_name)?,
+        }
+    };
+    array.check_finite(file_name)?;
+    let cols = match array.shape.as_slice() {
+        [_, c @ (2 | 3)] => *c,
+        shape => {
+            return Err(Error::data(
+                file_name,
+                format!(
+                    "localisations are rows of x, y[, weight]: expected 2 or 3 columns, got shape {shape:?}"
+                ),
+            ));
+        }
+    };
+    let rows = array.data.chunks(cols);
+    let points = rows.clone().map(|r| [r[0], r[1]]).collect();
+    let weights = (cols == 3).then(|| rows.map(|r| r[2]).collect::<Vec<f64>>());
+    if let Some(w) = &weights
+        && let Some(bad) = w.iter().find(|w| **w < 0.0)
+    {
+        return Err(Error::data(file_name, format!("weight {bad} is negative")));
+    }
+    Ok(Localisations { points, weights })
+}
+
 /// Reads a file of any supported kind.
 #[cfg(not(target_arch = "wasm32"))]
 pub fn read_path(path: &std::path::Path) -> Result<(Option<Grid>, Array)> {

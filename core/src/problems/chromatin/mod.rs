@@ -346,6 +346,44 @@ pub fn simulate(
     Ok(ds)
 }
 
+/// Chromatin fields from a microscopy density (the paper's App. C; its mapping equations were
+/// lost in extraction, so this is a reconstruction, stated): the density over its 99th percentile,
+/// clipped, is ρ̃ ∈ [0, 1] — denser chromatin is more heterochromatic and leaves less nucleoplasm
+/// — so φ_w = 0.75 − 0.40·ρ̃ (the droplet simulation's range), φ_h = ρ̃(1 − φ_w),
+/// φ_e = (1 − ρ̃)(1 − φ_w), and the observed φ_d = φ_h − φ_e = (2ρ̃ − 1)(1 − φ_w). The crop is not
+/// periodic, every node is observed and there is no truth: a dataset `train` takes as real data.
+pub fn from_density(density: &[f64], grid: Grid, p: &Params) -> Result<Dataset> {
+    if density.len() != grid.len() || grid.ndim() != 2 {
+        return Err(Error::Invalid(format!(
+            "a chromatin density needs one value per node of a 2D grid ({} values, grid {:?})",
+            density.len(),
+            grid.shape()
+        )));
+    }
+    let mut sorted: Vec<f64> = density.iter().copied().filter(|v| v.is_finite()).collect();
+    sorted.sort_by(f64::total_cmp);
+    let top = sorted
+        .get(((sorted.len() as f64 - 1.0) * 0.99).round() as usize)
+        .copied()
+        .filter(|t| *t > 0.0)
+        .ok_or_else(|| Error::Invalid("the density is zero everywhere on the grid".into()))?;
+    let rho: Vec<f64> = density.iter().map(|d| (d / top).clamp(0.0, 1.0)).collect();
+    let phi_w: Vec<f64> = rho.iter().map(|r| 0.75 - 0.40 * r).collect();
+    let phi_d = rho
+        .iter()
+        .zip(&phi_w)
+        .map(|(r, w)| (2.0 * r - 1.0) * (1.0 - w))
+        .collect();
+    let mut ds = Dataset::new("chromatin", "localisations", grid);
+    ds.insert("phi_d", Role::Observed, phi_d);
+    ds.insert("phi_w", Role::Known, phi_w);
+    ds.set_meta("phi_max", p.phi_max);
+    ds.set_meta("l", p.l);
+    ds.set_meta("periodic", false);
+    ds.set_meta("density_scale", top);
+    Ok(ds)
+}
+
 /// RMS(l²∇⁴φ_d) / RMS(2(Γφ_e − φ_h)) with spectral derivatives on the periodic grid.
 fn biharmonic_share(phi_d: &[f64], phi_w: &[f64], gamma: &[f64], n: usize, p: &Params) -> f64 {
     let [_, _, _, bih] = spectral_derivatives(phi_d, n, p.domain);
@@ -365,6 +403,9 @@ fn biharmonic_share(phi_d: &[f64], phi_w: &[f64], gamma: &[f64], n: usize, p: &P
 pub struct Chromatin {
     /// Model constants.
     pub params: Params,
+    /// Whether the data are one period of a periodic field (simulations); a microscopy crop
+    /// is not, and then no engine may take spectral derivatives of φ_w.
+    pub periodic: bool,
 }
 
 impl Problem for Chromatin {
@@ -428,14 +469,22 @@ impl Problem for Chromatin {
         Ok(2.0 * spread.max(super::rms(observed)))
     }
     fn bind(&self, ds: &Dataset, _notes: &mut Vec<String>) -> Result<Box<dyn Problem>> {
-        let params = Params {
+        let periodic = ds.meta.get("periodic").and_then(|v| v.as_bool()) == Some(true);
+        let mut params = Params {
             phi_max: meta(ds, "phi_max")?,
             l: meta(ds, "l")?,
-            domain: meta(ds, "domain")?,
             ..Params::default()
         };
-        check_periodic_square(ds, params.domain)?;
-        Ok(Box::new(Self { params }))
+        if periodic {
+            params.domain = meta(ds, "domain")?;
+            check_periodic_square(ds, params.domain)?;
+        } else if ds.grid.ndim() != 2 {
+            return Err(Error::data(
+                "dataset.json",
+                format!("chromatin needs a 2D grid (got {} axes)", ds.grid.ndim()),
+            ));
+        }
+        Ok(Box::new(Self { params, periodic }))
     }
     fn cases(&self) -> &'static [&'static str] {
         &["patterned", "constant-1", "lognormal", "patterned:smooth"]
@@ -449,9 +498,10 @@ impl Problem for Chromatin {
         };
         simulate(name.parse()?, layout, size, &self.params, obs)
     }
-    /// φ_w is periodic on the simulation square: its spectral derivatives are exact.
+    /// φ_w is periodic on the simulation square: its spectral derivatives are exact. Data that
+    /// are not periodic have none (the autodiff engines then say to use the mollifier or fd).
     fn exact_known(&self, field: &str, values: &[f64], grid: &Grid, d: Deriv2) -> Option<Vec<f64>> {
-        if field != "phi_w" {
+        if field != "phi_w" || !self.periodic {
             return None;
         }
         let [dx, dy, lap, bih] = spectral_derivatives(values, grid.x().n, self.params.domain);
