@@ -25,7 +25,7 @@ fn a_saved_configuration_loads_back_identical() {
     c.model.activation = Activation::Sin;
     c.mollifier.family = KernelFamily::Poly4;
     c.mollifier.size = KernelSize::Points(15);
-    c.mollifier.boundary = Boundary::Reflect;
+    c.mollifier.boundary = Some(Boundary::Reflect);
     c.optimizer.beta2 = 0.99;
     c.schedule.warmup = 10;
     let text = c.to_toml().unwrap();

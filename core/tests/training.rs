@@ -138,7 +138,7 @@ fn every_engine_trains_every_problem() {
                 .with_depth(3);
             if ds.problem == "ode" {
                 // The only datum is u(0), inside the Valid margin: pad instead.
-                config.mollifier.boundary = mollify_core::Boundary::Extrapolate;
+                config.mollifier.boundary = Some(mollify_core::Boundary::Extrapolate);
             }
             let mut trainer = Trainer::new(&ds, config, &Device::flex()).unwrap();
             let first = block_on(trainer.step()).unwrap();
@@ -263,7 +263,7 @@ fn mollifier_pinn_recovers_a_spatially_varying_conductivity() {
 fn mollifier_solves_the_forward_toy_ode() {
     let ds = ode::simulate(Size::Quick, &ode::Params::default()).unwrap();
     let mut config = RunConfig::new().with_steps(3000).with_pde_weight(1.0);
-    config.mollifier.boundary = mollify_core::Boundary::Extrapolate;
+    config.mollifier.boundary = Some(mollify_core::Boundary::Extrapolate);
     let mut trainer = Trainer::new(&ds, config, &Device::flex()).unwrap();
     for _ in 0..3000 {
         block_on(trainer.step()).unwrap();

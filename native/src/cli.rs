@@ -167,9 +167,13 @@ pub(crate) struct RunArgs {
     /// Kernel size in grid points (odd), or `auto` (chosen from the data's noise) [default: 11].
     #[arg(long = "kernel-size")]
     pub(crate) kernel_size: Option<KernelSize>,
-    /// Mollifier boundary policy [default: valid].
+    /// Mollifier boundary policy [default: periodic for periodic data (chromatin), else valid].
     #[arg(long, value_parser = core::<Boundary>())]
     pub(crate) boundary: Option<Boundary>,
+    /// Take every derivative of a third- or fourth-order residual from the one field g∗φ∗φ
+    /// (off: orders ≤ 2 from g∗φ, the better measured on sharp data at small kernels).
+    #[arg(long = "one-field")]
+    pub(crate) one_field: bool,
     /// Adam steps [default: 2000].
     #[arg(long)]
     pub(crate) steps: Option<usize>,

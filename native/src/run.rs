@@ -59,7 +59,12 @@ pub(crate) fn resolve(
     set(&mut c.model.seed, &args.seed);
     set(&mut c.mollifier.family, &args.kernel);
     set(&mut c.mollifier.size, &args.kernel_size);
-    set(&mut c.mollifier.boundary, &args.boundary);
+    if args.boundary.is_some() {
+        c.mollifier.boundary = args.boundary;
+    }
+    if args.one_field {
+        c.mollifier.one_field = true;
+    }
     set(&mut c.loss.pde_weight, &args.pde_weight);
     set(&mut c.optimizer.lr, &args.lr);
     set(&mut c.schedule.steps, &args.steps);

@@ -192,12 +192,17 @@ pub struct MollifierSettings {
     pub family: KernelFamily,
     /// Kernel size.
     pub size: KernelSize,
-    /// Policy at the edge of the grid.
-    pub boundary: Boundary,
+    /// Policy at the edge of the grid; unset, the data's own: `periodic` for a periodic
+    /// dataset (chromatin's square), else `valid` (the paper's). A run's saved config holds
+    /// the policy it used.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub boundary: Option<Boundary>,
     /// Kernel construction in 2D.
     pub layout: Layout2d,
     /// The stencils' order of accuracy.
     pub accuracy: Accuracy,
+    /// All derivatives of a fourth-order residual from the one field g∗φ∗φ.
+    pub one_field: bool,
 }
 
 impl Default for MollifierSettings {
@@ -211,22 +216,25 @@ impl From<MollifierConfig> for MollifierSettings {
         Self {
             family: m.family,
             size: KernelSize::Points(m.size),
-            boundary: m.boundary,
+            boundary: None,
             layout: m.layout,
             accuracy: m.accuracy,
+            one_field: m.one_field,
         }
     }
 }
 
 impl MollifierSettings {
-    /// The operator's configuration with the size `size` (resolved from `auto` if need be).
+    /// The operator's configuration with the size `size` (resolved from `auto` if need be) and
+    /// the boundary policy (`valid` where none was resolved).
     pub fn with_size(&self, size: usize) -> MollifierConfig {
         MollifierConfig {
             family: self.family,
             size,
-            boundary: self.boundary,
+            boundary: self.boundary.unwrap_or(Boundary::Valid),
             layout: self.layout,
             accuracy: self.accuracy,
+            one_field: self.one_field,
         }
     }
 }
