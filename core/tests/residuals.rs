@@ -30,6 +30,30 @@ fn config(size: usize) -> MollifierConfig {
     }
 }
 
+/// The chromatin residual from [u, ∂ₓ, ∂ᵧ, ∇², ∇⁴] of φ_d and φ_w (the first four) and Γ.
+fn chromatin_residual(
+    p: &chromatin::Params,
+    d: &[Tensor<2>],
+    w: &[Tensor<2>],
+    gamma: Tensor<2>,
+) -> Tensor<2> {
+    chromatin::residual(
+        p,
+        chromatin::Fields {
+            phi_d: d[0].clone(),
+            phi_d_x: d[1].clone(),
+            phi_d_y: d[2].clone(),
+            lap_phi_d: d[3].clone(),
+            bih_phi_d: d[4].clone(),
+            phi_w: w[0].clone(),
+            phi_w_x: w[1].clone(),
+            phi_w_y: w[2].clone(),
+            lap_phi_w: w[3].clone(),
+            gamma,
+        },
+    )
+}
+
 #[test]
 fn heat_residual_vanishes_for_the_true_conductivity() {
     let device = Device::flex();
@@ -140,21 +164,9 @@ fn chromatin_residual_vanishes_for_the_true_methylation_rate() {
         .derivatives_2d(tensor2(ds.field("phi_w").unwrap(), n, &device), &wanted)
         .unwrap();
     let gamma = crop(tensor2(ds.field("gamma").unwrap(), n, &device), m);
-    let fields = |gamma: Tensor<2>| chromatin::Fields {
-        phi_d: d[0].clone(),
-        phi_d_x: d[1].clone(),
-        phi_d_y: d[2].clone(),
-        lap_phi_d: d[3].clone(),
-        bih_phi_d: d[4].clone(),
-        phi_w: w[0].clone(),
-        phi_w_x: w[1].clone(),
-        phi_w_y: w[2].clone(),
-        lap_phi_w: w[3].clone(),
-        gamma,
-    };
     let reaction_scale = rms((gamma.clone() + 1.0) * d[0].clone());
-    let r_true = rms(chromatin::residual(&p, fields(gamma.clone())));
-    let r_wrong = rms(chromatin::residual(&p, fields(gamma.ones_like())));
+    let r_true = rms(chromatin_residual(&p, &d, &w, gamma.clone()));
+    let r_wrong = rms(chromatin_residual(&p, &d, &w, gamma.ones_like()));
     println!(
         "chromatin: RMS residual {r_true:.3e} with the true Γ, {r_wrong:.3e} with Γ = 1 (reaction RMS {reaction_scale:.3})"
     );
@@ -195,21 +207,7 @@ fn chromatin_residual_of_one_mollified_field_is_the_smoothing_bias() {
     let vec = |t: Tensor<2>| t.into_data().convert::<f64>().try_to_vec::<f64>().unwrap();
     let residual = |d: &[Tensor<2>], w: &[Tensor<2>]| {
         let gamma = tensor2(ds.field("gamma").unwrap(), n, &device);
-        vec(chromatin::residual(
-            &p,
-            chromatin::Fields {
-                phi_d: d[0].clone(),
-                phi_d_x: d[1].clone(),
-                phi_d_y: d[2].clone(),
-                lap_phi_d: d[3].clone(),
-                bih_phi_d: d[4].clone(),
-                phi_w: w[0].clone(),
-                phi_w_x: w[1].clone(),
-                phi_w_y: w[2].clone(),
-                lap_phi_w: w[3].clone(),
-                gamma,
-            },
-        ))
+        vec(chromatin_residual(&p, d, w, gamma))
     };
     let rms = |v: &[f64]| (v.iter().map(|x| x * x).sum::<f64>() / v.len() as f64).sqrt();
     let diff = |a: &[f64], b: &[f64]| {
