@@ -324,9 +324,9 @@ pub fn simulate(
     obs.apply(&mut ds, "phi_d", &phi_d)?;
     ds.insert("phi_d_clean", Role::Truth, phi_d);
     ds.insert("phi_w", Role::Known, phi_w);
-    let derivative_free = matches!(case, Case::Constant(_))
-        .then_some(f64::NAN)
-        .unwrap_or_else(|| super::pearson(&local, &gamma));
+    // A constant Γ has no correlation to score.
+    let derivative_free =
+        (!matches!(case, Case::Constant(_))).then(|| super::pearson(&local, &gamma));
     ds.insert("gamma", Role::Truth, gamma);
     ds.set_meta("phi_max", p.phi_max);
     ds.set_meta("l", p.l);
@@ -337,7 +337,7 @@ pub fn simulate(
     ds.set_meta("refine", REFINE as f64);
     ds.set_meta("biharmonic_share", share);
     let mut regime = format!("RMS(l²∇⁴φ_d)/RMS(reaction) = {share:.3}");
-    if derivative_free.is_finite() {
+    if let Some(derivative_free) = derivative_free {
         ds.set_meta("derivative_free_corr", derivative_free);
         regime +=
             &format!("; the derivative-free Γ̂ = φ_h/φ_e correlates {derivative_free:.3} with Γ");
