@@ -358,11 +358,15 @@ pub fn App() -> Html {
         Some(r) if r.backend == "wgpu" => {
             html! { <span class="badge gpu" data-testid="backend">{"training on WebGPU"}</span> }
         }
+        // Plain words for a learner; the backend's own reason stays one hover away.
         Some(r) => html! {
             <span class="badge cpu" data-testid="backend"
                 title={r.fallback_reason.clone().unwrap_or_default()}>
-                {format!("training on the CPU (wasm){}", r.fallback_reason.as_ref()
-                    .map(|why| format!(": {why}")).unwrap_or_default())}
+                {if r.fallback_reason.is_some() {
+                    "this browser offers this page no GPU, so training runs on the CPU (hover for why)"
+                } else {
+                    "training on the CPU, as chosen"
+                }}
             </span>
         },
     };
@@ -373,7 +377,9 @@ pub fn App() -> Html {
                 if adapter.is_empty() { String::new() } else { format!(" ({adapter})") })}</span>
         },
         Some(Err(why)) => html! {
-            <span class="badge cpu" data-testid="heatmaps">{format!("fields drawn on a plain canvas: {why}")}</span>
+            <span class="badge cpu" data-testid="heatmaps" title={why.clone()}>
+                {"fields drawn on a plain canvas, without the GPU (hover for why)"}
+            </span>
         },
     };
 
