@@ -127,6 +127,11 @@ impl Dataset {
         self.meta.get(key).and_then(|v| v.as_f64())
     }
 
+    /// Whether the grid is one period of a periodic field (metadata `periodic: true`).
+    pub fn is_periodic(&self) -> bool {
+        self.meta.get("periodic").and_then(|v| v.as_bool()) == Some(true)
+    }
+
     /// The values of a field, or an error naming the missing field.
     pub fn field(&self, name: &str) -> Result<&[f64]> {
         self.fields
@@ -262,8 +267,7 @@ impl Dataset {
     /// and truth fields must repeat there (relative 10⁻⁶), else the grid is not one period.
     /// Returns whether anything was dropped; the metadata record it (`closed_period_input`).
     pub fn open_periodic_ends(&mut self) -> Result<bool> {
-        let periodic = self.meta.get("periodic").and_then(|v| v.as_bool()) == Some(true);
-        let (Some(domain), true) = (self.meta_f64("domain"), periodic) else {
+        let (Some(domain), true) = (self.meta_f64("domain"), self.is_periodic()) else {
             return Ok(false);
         };
         let closed = |a: &Axis| {

@@ -33,8 +33,7 @@ pub fn density(
         Some(w) => w.iter().sum::<f64>(),
         None => points.len() as f64,
     };
-    let (sum, den) = accumulate(points, weights, grid, bandwidth, batch)?;
-    let sum = if weights.is_some() { sum } else { den };
+    let (sum, _) = accumulate(points, weights, grid, bandwidth, batch)?;
     let norm = 1.0 / (total * std::f64::consts::TAU * bandwidth * bandwidth);
     Ok(sum.into_iter().map(|v| v * norm).collect())
 }

@@ -168,8 +168,7 @@ impl Trainer {
     ) -> Result<Self> {
         config.validate()?;
         if config.mollifier.boundary.is_none() {
-            let periodic = ds.meta.get("periodic").and_then(|v| v.as_bool()) == Some(true);
-            config.mollifier.boundary = Some(if periodic {
+            config.mollifier.boundary = Some(if ds.is_periodic() {
                 notes.push("boundary: periodic, the dataset's own (its grid is one period)".into());
                 Boundary::Periodic
             } else {

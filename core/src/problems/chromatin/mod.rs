@@ -244,8 +244,12 @@ pub fn residual<T: Arith>(p: &Params, v: Fields<T>) -> T {
         + f1 * lap_h
         + f2 * (phx.clone() * phx + phy.clone() * phy)
         - v.bih_phi_d * (p.l * p.l);
-    let reaction = (v.gamma.clone() + (-1.0)) * (-v.phi_w + 1.0) - (v.gamma + 1.0) * v.phi_d;
-    lap_mu + reaction
+    lap_mu + reaction(v.gamma, v.phi_w, v.phi_d)
+}
+
+/// The reaction term 2(Γφ_e − φ_h) = (Γ−1)(1−φ_w) − (Γ+1)φ_d.
+fn reaction<T: Arith>(gamma: T, phi_w: T, phi_d: T) -> T {
+    (gamma.clone() + (-1.0)) * (-phi_w + 1.0) - (gamma + 1.0) * phi_d
 }
 
 /// The Γ field of a case on the n×n periodic grid.
@@ -311,11 +315,15 @@ pub fn simulate(
             .collect()
     };
     let (phi_d, phi_w, gamma) = (coarse(&steady.phi_d), coarse(&phi_w_f), coarse(&gamma_f));
-    let local: Vec<f64> = phi_d
-        .iter()
-        .zip(&phi_w)
-        .map(|(d, w)| (1.0 - w + d) / (1.0 - w - d))
-        .collect();
+    // Γ̂ = φ_h/φ_e, the estimate that needs no derivatives; a constant Γ has no correlation.
+    let derivative_free = (!matches!(case, Case::Constant(_))).then(|| {
+        let local: Vec<f64> = phi_d
+            .iter()
+            .zip(&phi_w)
+            .map(|(d, w)| (1.0 - w + d) / (1.0 - w - d))
+            .collect();
+        super::pearson(&local, &gamma)
+    });
     let mut ds = Dataset::new(
         "chromatin",
         &format!("{}:{}", case.name(), layout.name()),
@@ -324,9 +332,6 @@ pub fn simulate(
     obs.apply(&mut ds, "phi_d", &phi_d)?;
     ds.insert("phi_d_clean", Role::Truth, phi_d);
     ds.insert("phi_w", Role::Known, phi_w);
-    // A constant Γ has no correlation to score.
-    let derivative_free =
-        (!matches!(case, Case::Constant(_))).then(|| super::pearson(&local, &gamma));
     ds.insert("gamma", Role::Truth, gamma);
     ds.set_meta("phi_max", p.phi_max);
     ds.set_meta("l", p.l);
@@ -389,13 +394,13 @@ fn biharmonic_share(phi_d: &[f64], phi_w: &[f64], gamma: &[f64], n: usize, p: &P
     let [_, _, _, bih] = spectral_derivatives(phi_d, n, p.domain);
     let l2 = p.l * p.l;
     let fourth: Vec<f64> = bih.iter().map(|b| l2 * b).collect();
-    let reaction: Vec<f64> = phi_d
+    let reactions: Vec<f64> = phi_d
         .iter()
         .zip(phi_w)
         .zip(gamma)
-        .map(|((d, w), g)| (g - 1.0) * (1.0 - w) - (g + 1.0) * d)
+        .map(|((&d, &w), &g)| reaction(g, w, d))
         .collect();
-    super::rms(&fourth) / super::rms(&reaction)
+    super::rms(&fourth) / super::rms(&reactions)
 }
 
 /// Chromatin reaction–diffusion with its model constants.
@@ -469,7 +474,7 @@ impl Problem for Chromatin {
         Ok(2.0 * spread.max(super::rms(observed)))
     }
     fn bind(&self, ds: &Dataset, _notes: &mut Vec<String>) -> Result<Box<dyn Problem>> {
-        let periodic = ds.meta.get("periodic").and_then(|v| v.as_bool()) == Some(true);
+        let periodic = ds.is_periodic();
         let mut params = Params {
             phi_max: meta(ds, "phi_max")?,
             l: meta(ds, "l")?,
