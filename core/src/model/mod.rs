@@ -71,7 +71,7 @@ impl Signal for Tensor<2> {
 
     fn activate(&self, a: Activation) -> Self {
         match a {
-            Activation::Tanh => self.clone().tanh(),
+            Activation::Tanh => crate::numerics::tanh::tanh(self.clone()),
             Activation::Sin => self.clone().sin(),
             Activation::Relu => self.clone().clamp_min(0.0),
         }

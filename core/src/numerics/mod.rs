@@ -9,3 +9,4 @@ pub mod kernel;
 pub mod mollifier;
 pub mod regression;
 pub mod stencil;
+pub mod tanh;

@@ -18,7 +18,7 @@
 //! CPU (Flex) only: the paper's cost claims are about this engine, not its device.
 
 use burn::backend::ops::FloatTensorOps;
-use burn::backend::{Autodiff, AutodiffBackend, Backend, Flex, TensorMetadata};
+use burn::backend::{Autodiff, AutodiffBackend, Flex, TensorMetadata};
 use burn::tensor::{Device, Slice, Tensor};
 
 use std::collections::BTreeSet;
@@ -29,6 +29,7 @@ use super::{
 use crate::error::{Error, Result};
 use crate::model::Network;
 use crate::numerics::mollifier::Deriv2;
+use crate::numerics::tanh::FastTanh;
 use signal::Nested;
 
 mod signal;
@@ -42,7 +43,7 @@ type Prim<L> = <L as burn::backend::BackendTypes>::FloatTensorPrimitive;
 pub const MAX_ORDER: usize = 4;
 
 /// A level of the autodiff tower, [`Base`] at the bottom.
-pub(crate) trait Level: Backend {
+pub(crate) trait Level: FastTanh {
     /// A base tensor as a constant on this level (its base graph kept).
     fn lift(t: Prim<Base>) -> Prim<Self>;
     /// A tensor of this level seen on the base level (its lower graphs kept).

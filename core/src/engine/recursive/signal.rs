@@ -50,7 +50,7 @@ impl<L: Level> Signal for Nested<L> {
 
     fn activate(&self, a: Activation) -> Self {
         self.wrap(match a {
-            Activation::Tanh => L::float_tanh(self.t.clone()),
+            Activation::Tanh => L::fast_tanh(self.t.clone()),
             Activation::Sin => L::float_sin(self.t.clone()),
             Activation::Relu => L::float_clamp_min(self.t.clone(), 0.0.into()),
         })
