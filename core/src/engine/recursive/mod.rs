@@ -29,15 +29,13 @@ use super::{
 use crate::error::{Error, Result};
 use crate::model::Network;
 use crate::numerics::mollifier::Deriv2;
-use crate::numerics::tanh::FastTanh;
+use crate::numerics::tanh::{FastTanh, Prim};
 use signal::Nested;
 
 mod signal;
 
 /// The weights' level: what the training device's tensors are made of.
 type Base = Autodiff<Flex>;
-/// Float primitive of a level.
-type Prim<L> = <L as burn::backend::BackendTypes>::FloatTensorPrimitive;
 
 /// Highest derivative order the engine nests for (the paper's problems need 1, 2 and 4).
 pub const MAX_ORDER: usize = 4;
