@@ -133,8 +133,11 @@ def run_cell(problem, engine, n, depth, width, steps, warm):
         kn_c, obs_c, mask_c = known, obs, mask
         order = ORDER[problem]
 
+        def heads(params, x, y):
+            return net(params, jnp.stack([x, y])[None])[0]
+
         def u_at(params, x, y):
-            return net(params, jnp.stack([x, y])[None])[0, 0] * std + mean
+            return heads(params, x, y)[0] * std + mean
 
         def derivs(params):
             gx = jax.grad(u_at, 1)
@@ -142,18 +145,19 @@ def run_cell(problem, engine, n, depth, width, steps, warm):
             gxx, gyy = jax.grad(gx, 1), jax.grad(gy, 2)
 
             def point(x, y):
-                u = u_at(params, x, y)
+                # Both heads from one forward pass per point (u_at's, merged by XLA's CSE).
+                out = heads(params, x, y)
+                u, p = out[0] * std + mean, out[1] + 1.0
                 lap = gxx(params, x, y) + gyy(params, x, y)
                 if order == 2:
-                    return u, 0.0, 0.0, lap, 0.0
+                    return u, 0.0, 0.0, lap, 0.0, p
                 gxxxx = jax.grad(jax.grad(gxx, 1), 1)
                 gxxyy = jax.grad(jax.grad(gxx, 2), 2)
                 gyyyy = jax.grad(jax.grad(gyy, 2), 2)
                 bih = gxxxx(params, x, y) + 2.0 * gxxyy(params, x, y) + gyyyy(params, x, y)
-                return u, gx(params, x, y), gy(params, x, y), lap, bih
+                return u, gx(params, x, y), gy(params, x, y), lap, bih, p
 
-            u, ux, uy, lap, bih = jax.vmap(point)(xy[:, 0], xy[:, 1])
-            p = net(params, xy)[:, 1] + 1.0
+            u, ux, uy, lap, bih, p = jax.vmap(point)(xy[:, 0], xy[:, 1])
             r = lambda t: t.reshape(n, n)
             return r(u), r(ux), r(uy), r(lap), r(bih), r(p)
 
@@ -218,7 +222,6 @@ def mollifier_taps(k, h, order):
     p0, p1, p2 = p0 / norm * h, p1 / norm * h, p2 / norm * h
     lap = np.outer(p2, p0) + np.outer(p0, p2)
     big = 2 * k - 1
-    out = []
 
     def embed(t):
         e = np.zeros((big, big))
@@ -277,6 +280,7 @@ def table(args):
         if done.returncode != 0:
             raise SystemExit(f"error: the JAX cell failed: {done.stderr.strip()[-400:]}")
         peer = json.loads(done.stdout.strip().splitlines()[-1])
+        jax_version = peer["jax"]
         ratio = ours["ms_per_step"] / peer["ms_per_step"]
         mem = ours["peak_rss_mib"]
         line = (
@@ -291,11 +295,9 @@ def table(args):
             (l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")),
             "unknown CPU",
         )
-        import jax
-
         head = (
             "# mollify against JAX on the same machine\n\n"
-            f"Made by `bash scripts/peer.sh` on {cpu} ({os.cpu_count()} cores), JAX {jax.__version__} "
+            f"Made by `bash scripts/peer.sh` on {cpu} ({os.cpu_count()} cores), JAX {jax_version} "
             f"on the CPU, mollify's dev-profile binary. ms/step: the median of {args.steps} steps "
             f"(recursive: {max(3, args.steps // 5)}) after {args.warm} warm-up steps, one Adam step "
             "including the weight gradient and the loss readback. Memory: each side's process peak "
