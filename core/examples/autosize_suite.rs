@@ -9,7 +9,9 @@
 //! case's noisy samples and true derivative as NPY for `scripts/savgol.py` (Savitzky–Golay
 //! references); `bash scripts/autosize-suite.sh` runs both and writes `docs/autosize.md`.
 //! For investigating a case: `SUITE_ONLY=c044,c046` runs only those, `SUITE_DEBUG=1` prints
-//! the justification of every choice more than 1.3× the oracle's error.
+//! the justification of every choice more than 1.3× the oracle's error. `SUITE_SEED=N` adds N
+//! to every case's noise seed: another draw of the same cases, to tell a rule's weakness from
+//! one unlucky draw.
 
 use std::f64::consts::PI;
 use std::fmt::Write as _;
@@ -168,7 +170,11 @@ fn rms(v: &[f64]) -> f64 {
 
 fn noisy(clean: &[f64], level: f64, seed: u64) -> Vec<f64> {
     let scale = level * rms(clean);
-    let mut rng = StdRng::seed_from_u64(seed);
+    let offset: u64 = std::env::var("SUITE_SEED").map_or(0, |v| {
+        v.parse()
+            .unwrap_or_else(|_| panic!("SUITE_SEED must be a whole number, got '{v}'"))
+    });
+    let mut rng = StdRng::seed_from_u64(seed + offset);
     clean
         .iter()
         .map(|c| {
