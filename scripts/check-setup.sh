@@ -44,6 +44,8 @@ expect wasm_bindgen 0 "would install: wasm-bindgen-cli $(awk '/^name = "wasm-bin
 expect trunk 0 "would install: trunk 0.21.14 (found 'none'"
 expect e2e 0 "would install: playwright-core"
 expect e2e 0 "would install: Debian packages nodejs npm"
+expect binaryen 0 "would install: binaryen's wasm-opt"
+expect binaryen 0 "would install: Debian packages nodejs npm"
 # No Rust at all: not installable from here, so one line with the fix and a failure.
 mkdir -p "$sandbox/norust"
 for tool in awk grep; do ln -s "$(command -v "$tool")" "$sandbox/norust/$tool"; done

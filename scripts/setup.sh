@@ -121,5 +121,34 @@ ensure_e2e() {
 npm_ci_e2e() { (cd "$ROOT/tests/e2e" && npm ci --no-audit --no-fund); }
 
 # The browser app, built by trunk into dist/ (dev profile: shares burn's wasm build with the
-# browser tests; the release build takes ~40 min here).
+# browser tests; the release build, `scripts/web.sh`, took 11 min 43 s cold here).
 build_web() { (cd "$ROOT" && trunk build); }
+
+# wasm-opt for the production bundle: binaryen from the npm registry (scripts/web/package.json).
+ensure_binaryen() {
+  if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+    apt_install nodejs npm
+  fi
+  [ -x "$ROOT/scripts/web/node_modules/binaryen/bin/wasm-opt" ] && return 0
+  install_step "binaryen's wasm-opt for the production bundle (npm ci in scripts/web)" \
+    "check that the npm registry is reachable, then rerun" \
+    npm_ci_binaryen
+}
+
+npm_ci_binaryen() { (cd "$ROOT/scripts/web" && npm ci --no-audit --no-fund); }
+
+# The production bundle in dist-release/: trunk's release build, then wasm-opt -Oz (debug info
+# stripped). Written beside and moved into place, so a failed build leaves the last good one.
+build_web_release() {
+  local tmp="$ROOT/dist-release.tmp" wasm
+  rm -rf "$tmp"
+  (cd "$ROOT" && trunk build --release --dist "$tmp")
+  wasm="$tmp/mollify-web_bg.wasm"
+  "$ROOT/scripts/web/node_modules/binaryen/bin/wasm-opt" -Oz --strip-debug \
+    --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
+    --enable-mutable-globals --enable-reference-types --enable-multivalue \
+    "$wasm" -o "$wasm.opt"
+  mv "$wasm.opt" "$wasm"
+  rm -rf "$ROOT/dist-release"
+  mv "$tmp" "$ROOT/dist-release"
+}
