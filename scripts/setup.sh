@@ -138,17 +138,26 @@ ensure_binaryen() {
 npm_ci_binaryen() { (cd "$ROOT/scripts/web" && npm ci --no-audit --no-fund); }
 
 # The production bundle in dist-release/: trunk's release build, then wasm-opt -Oz (debug info
-# stripped). Written beside and moved into place, so a failed build leaves the last good one.
+# stripped; minutes, so skipped when trunk's wasm is the one last optimised, by its sha256).
+# Written beside and moved into place, so a failed build leaves the last good one.
 build_web_release() {
-  local tmp="$ROOT/dist-release.tmp" wasm
+  local tmp="$ROOT/dist-release.tmp" old="$ROOT/dist-release" wasm source
   rm -rf "$tmp"
   (cd "$ROOT" && trunk build --release --dist "$tmp")
   wasm="$tmp/mollify-web_bg.wasm"
-  "$ROOT/scripts/web/node_modules/binaryen/bin/wasm-opt" -Oz --strip-debug \
-    --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
-    --enable-mutable-globals --enable-reference-types --enable-multivalue \
-    "$wasm" -o "$wasm.opt"
-  mv "$wasm.opt" "$wasm"
-  rm -rf "$ROOT/dist-release"
+  source=$(sha256sum "$wasm" | cut -d' ' -f1)
+  if [ -f "$old/.wasm-source" ] && [ "$(cat "$old/.wasm-source")" = "$source" ]; then
+    echo "==> wasm unchanged since the last wasm-opt: reusing it"
+    cp "$old/mollify-web_bg.wasm" "$wasm"
+  else
+    echo "==> wasm-opt -Oz (a few minutes)"
+    "$ROOT/scripts/web/node_modules/binaryen/bin/wasm-opt" -Oz --strip-debug \
+      --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
+      --enable-mutable-globals --enable-reference-types --enable-multivalue \
+      "$wasm" -o "$wasm.opt"
+    mv "$wasm.opt" "$wasm"
+  fi
+  echo "$source" >"$tmp/.wasm-source"
+  rm -rf "$old"
   mv "$tmp" "$ROOT/dist-release"
 }

@@ -67,6 +67,7 @@ const readouts = (page) =>
     Object.fromEntries(panels.map((p) => [p.dataset.testid.replace("panel-", ""), {
       step: Number(p.dataset.step),
       correlation: p.dataset.correlation === "" ? null : Number(p.dataset.correlation),
+      derivativeCorrelation: p.dataset.derivativeCorrelation === "" ? null : Number(p.dataset.derivativeCorrelation),
       shown: p.querySelector("[data-testid=correlation]").textContent,
       msPerStep: Number(p.dataset.msPerStep),
       error: p.querySelector(".error")?.textContent ?? null,
@@ -138,7 +139,7 @@ try {
   // Chromium on SwiftShader leaves it blank in screenshots too (so does a ten-line page that
   // clears one to orange): the shader's pixels are checked on Vulkan (web/tests/heatmap.rs).
   const pictures = await page.evaluate(() => Object.fromEntries(
-    [...document.querySelectorAll("canvas[id^=field-]")].map((c) => {
+    [...document.querySelectorAll("canvas[id^=field-], canvas[id^=deriv-]")].map((c) => {
       const probe = document.createElement("canvas");
       if (c.getContext("2d") === null) return [c.id, "webgpu"];
       probe.width = c.width; probe.height = c.height;
@@ -172,6 +173,14 @@ try {
   }
   for (const [id, colours] of Object.entries(pictures)) {
     if (colours !== "webgpu" && !(colours >= 10)) fail(`${id} shows ${colours} colours: not a field`);
+  }
+  // Heat names ∇²T: each panel and the truth show it, and each engine's is scored.
+  for (const id of ["deriv-0", "deriv-1", "deriv-truth"]) {
+    if (!(id in pictures)) fail(`no ${id} canvas: the derivative the residual uses is not shown`);
+  }
+  for (const [name, p] of Object.entries(r)) {
+    const c = p.derivativeCorrelation;
+    if (!(c >= -1 && c <= 1)) fail(`${name} ∇²T correlation ${c}`);
   }
   // The page took the shader path; where SwiftShader then loses the device, it must say so
   // and go on drawing on plain canvases (checked just above).

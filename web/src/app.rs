@@ -18,7 +18,7 @@ use yew_agent::reactor::ReactorSpawner;
 
 use crate::draw;
 use crate::files;
-use crate::panels::{KernelPlot, Panel, PanelState, Truth, colour_range};
+use crate::panels::{KernelPlot, Panel, PanelState, Truth, colour_range, derivative_range};
 use crate::protocol::{Input, Output, Ready};
 use crate::settings::{MAX_KERNEL, MAX_NOISE, MIN_KERNEL, Settings, problems};
 use crate::worker::TrainingWorker;
@@ -350,6 +350,9 @@ pub fn App() -> Html {
         (KernelSize::Auto, None) => None,
     };
     let range = ready.as_ref().map(|r| colour_range(r, &model.panels));
+    let derivative_range = ready
+        .as_ref()
+        .and_then(|r| derivative_range(r, &model.panels));
     let option = |value: &str, label: &str, selected: bool, disabled: bool| {
         html! { <option value={value.to_string()} {selected} {disabled}>{label.to_string()}</option> }
     };
@@ -478,11 +481,11 @@ pub fn App() -> Html {
                 <section class="panels">
                     { for r.panels.iter().enumerate().map(|(i, name)| html! {
                         <Panel index={i} name={name.clone()} ready={r.clone()}
-                            state={model.panels[i].clone()} {range} version={model.version}
-                            generation={*canvas_generation} />
+                            state={model.panels[i].clone()} {range} {derivative_range}
+                            version={model.version} generation={*canvas_generation} />
                     }) }
-                    <Truth ready={r.clone()} {range} generation={*canvas_generation}
-                        version={model.version} />
+                    <Truth ready={r.clone()} {range} {derivative_range}
+                        generation={*canvas_generation} version={model.version} />
                 </section>
             }
         </main>

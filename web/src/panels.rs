@@ -36,19 +36,75 @@ fn engine_blurb(name: &str) -> &'static str {
 
 /// Shared colour scale: the truth's range, or all panels' when there is no truth.
 pub(crate) fn colour_range(ready: &Ready, panels: &[PanelState]) -> [f32; 2] {
-    let values: Box<dyn Iterator<Item = f32>> = match &ready.truth {
-        Some(t) => Box::new(t.iter().copied()),
-        None => Box::new(
+    match &ready.truth {
+        Some(t) => finite_range(t.iter().copied()),
+        None => finite_range(
             panels
                 .iter()
                 .filter_map(|p| p.latest.as_ref())
                 .flat_map(|s| s.parameter.iter().copied()),
         ),
-    };
+    }
+}
+
+/// Colour scale of the intermediate derivative (∇²T, …): the clean solution's, so an engine's
+/// noise shows as colour beyond it; all panels' when there is no truth. None: no such panel.
+pub(crate) fn derivative_range(ready: &Ready, panels: &[PanelState]) -> Option<[f32; 2]> {
+    ready.intermediate.as_ref()?;
+    Some(match &ready.intermediate_truth {
+        Some(t) => finite_range(t.iter().copied()),
+        None => finite_range(
+            panels
+                .iter()
+                .filter_map(|p| p.latest.as_ref()?.intermediate.as_ref())
+                .flat_map(|v| v.iter().copied()),
+        ),
+    })
+}
+
+fn finite_range(values: impl Iterator<Item = f32>) -> [f32; 2] {
     let (lo, hi) = values
         .filter(|v| v.is_finite())
         .fold((f32::MAX, f32::MIN), |(lo, hi), v| (lo.min(v), hi.max(v)));
     if lo > hi { [0.0, 1.0] } else { [lo, hi] }
+}
+
+/// Draws a derivative field (2D: heatmap; 1D: the engine's curve over the truth's, dashed).
+fn draw_derivative(
+    node: &NodeRef,
+    ready: &Ready,
+    values: Option<&[f32]>,
+    truth: Option<&[f32]>,
+    range: [f32; 2],
+) {
+    let (Some(canvas), Some(values)) = (node.cast::<HtmlCanvasElement>(), values) else {
+        return;
+    };
+    if ready.shape[0] == 1 {
+        let truth = truth.map(field_series).unwrap_or_default();
+        let own = field_series(values);
+        let symbol = ready.intermediate.as_deref().unwrap_or("derivative");
+        draw::lines(
+            &canvas,
+            &[
+                Series {
+                    points: &truth,
+                    colour: "#444",
+                    label: "truth",
+                    dashed: true,
+                },
+                Series {
+                    points: &own,
+                    colour: "#9467bd",
+                    label: symbol,
+                    dashed: false,
+                },
+            ],
+            false,
+        );
+    } else {
+        draw::heatmap(&canvas, values, ready.shape, range);
+    }
 }
 
 pub(crate) fn field_series(values: &[f32]) -> Vec<(f64, f64)> {
@@ -67,6 +123,8 @@ pub(crate) struct PanelProps {
     pub(crate) ready: Rc<Ready>,
     pub(crate) state: PanelState,
     pub(crate) range: [f32; 2],
+    /// Colour scale of the intermediate derivative; None: the problem names none.
+    pub(crate) derivative_range: Option<[f32; 2]>,
     pub(crate) version: u64,
     pub(crate) generation: u32,
 }
@@ -74,12 +132,27 @@ pub(crate) struct PanelProps {
 #[function_component]
 pub(crate) fn Panel(p: &PanelProps) -> Html {
     let field = use_node_ref();
+    let derivative = use_node_ref();
     let losses = use_node_ref();
     {
-        let (field, losses) = (field.clone(), losses.clone());
+        let (field, derivative, losses) = (field.clone(), derivative.clone(), losses.clone());
         let (ready, state, range) = (p.ready.clone(), p.state.clone(), p.range);
+        let derivative_range = p.derivative_range;
         use_effect_with((p.version, p.generation), move |_| {
             draw_field(&field, &ready, state.latest.as_deref(), range);
+            if let Some(r) = derivative_range {
+                let own = state
+                    .latest
+                    .as_ref()
+                    .and_then(|s| s.intermediate.as_deref());
+                draw_derivative(
+                    &derivative,
+                    &ready,
+                    own,
+                    ready.intermediate_truth.as_deref(),
+                    r,
+                );
+            }
             if let Some(canvas) = losses.cast::<HtmlCanvasElement>() {
                 let data: Vec<(f64, f64)> = state.losses.iter().map(|l| (l.0, l.1)).collect();
                 let pde: Vec<(f64, f64)> = state.losses.iter().map(|l| (l.0, l.2)).collect();
@@ -148,11 +221,19 @@ pub(crate) fn Panel(p: &PanelProps) -> Html {
         <article class="panel" data-testid={format!("panel-{}", p.name)}
             data-step={latest.map(|s| s.step).unwrap_or(0).to_string()}
             data-correlation={latest.and_then(|s| s.correlation).map(|c| c.to_string()).unwrap_or_default()}
-            data-ms-per-step={latest.map(|s| s.ms_per_step.to_string()).unwrap_or_default()}>
+            data-ms-per-step={latest.map(|s| s.ms_per_step.to_string()).unwrap_or_default()}
+            data-derivative-correlation={latest.and_then(|s| s.laplacian_correlation).map(|c| c.to_string()).unwrap_or_default()}>
             <h2>{format!("{} PINN", p.name)}</h2>
             <p class="blurb">{engine_blurb(&p.name)}</p>
             <canvas key={format!("field-{}-{}", p.index, p.generation)} id={format!("field-{}", p.index)}
                 ref={field} width="256" height="256" />
+            if let Some(symbol) = &p.ready.intermediate {
+                <p class="caption">{format!("{symbol} as this engine computes it: the derivative the \
+                    residual uses, on the truth's colour scale (noise shows as speckle; the frame: \
+                    no value there)")}</p>
+                <canvas key={format!("deriv-{}-{}", p.index, p.generation)} id={format!("deriv-{}", p.index)}
+                    ref={derivative} width="256" height="256" />
+            }
             if let Some(e) = &p.state.error { <p class="error">{e.clone()}</p> }
             <dl>
                 <dt>{"step"}</dt><dd data-testid="step">{format!("{} / {}", latest.map(|s| s.step).unwrap_or(0), p.ready.steps)}</dd>
@@ -208,6 +289,7 @@ pub(crate) fn draw_field(
 pub(crate) struct TruthProps {
     pub(crate) ready: Rc<Ready>,
     pub(crate) range: [f32; 2],
+    pub(crate) derivative_range: Option<[f32; 2]>,
     pub(crate) generation: u32,
     /// Redrawn with the panels: cheap, and a renewed canvas gets its picture on the next one.
     pub(crate) version: u64,
@@ -216,9 +298,10 @@ pub(crate) struct TruthProps {
 #[function_component]
 pub(crate) fn Truth(p: &TruthProps) -> Html {
     let node = use_node_ref();
+    let derivative = use_node_ref();
     {
-        let node = node.clone();
-        let (ready, range) = (p.ready.clone(), p.range);
+        let (node, derivative) = (node.clone(), derivative.clone());
+        let (ready, range, derivative_range) = (p.ready.clone(), p.range, p.derivative_range);
         use_effect_with(
             (
                 ready.clone(),
@@ -227,6 +310,10 @@ pub(crate) fn Truth(p: &TruthProps) -> Html {
                 p.version,
             ),
             move |_| {
+                if let Some(r) = derivative_range {
+                    let truth = ready.intermediate_truth.as_deref();
+                    draw_derivative(&derivative, &ready, truth, None, r);
+                }
                 if let (Some(canvas), Some(truth)) =
                     (node.cast::<HtmlCanvasElement>(), &ready.truth)
                 {
@@ -259,6 +346,12 @@ pub(crate) fn Truth(p: &TruthProps) -> Html {
                 <canvas key={format!("field-truth-{}", p.generation)} id="field-truth" ref={node}
                     width="256" height="256" />
                 <p class="scale">{format!("colour scale {:.3} (dark) … {:.3} (yellow)", p.range[0], p.range[1])}</p>
+                if let (Some(symbol), Some(r), true) = (&r.intermediate, p.derivative_range, r.intermediate_truth.is_some()) {
+                    <p class="caption">{format!("{symbol} of the clean solution")}</p>
+                    <canvas key={format!("deriv-truth-{}", p.generation)} id="deriv-truth" ref={derivative}
+                        width="256" height="256" />
+                    <p class="scale">{format!("colour scale {:.3} … {:.3}", r[0], r[1])}</p>
+                }
             } else {
                 <p>{"this dataset has no ground truth: correlations are not available"}</p>
             }

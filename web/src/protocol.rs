@@ -59,6 +59,11 @@ pub struct Ready {
     pub metric_region: [usize; 2],
     /// Ground truth of the parameter, if the data has one.
     pub truth: Option<Vec<f32>>,
+    /// Symbol of the derivative of u the residual hinges on ("∇²T", "v′", "∇²φ_d"), where the
+    /// problem names one: the "essential intermediate" in which noise amplification shows.
+    pub intermediate: Option<String>,
+    /// That derivative of the clean solution (NaN on the edge), if the data has one.
+    pub intermediate_truth: Option<Vec<f32>>,
     /// Kernel size the mollifier panel uses (resolved when the settings say `auto`).
     pub kernel_size: usize,
     /// Noise level the `auto` choice estimated, if it ran.
@@ -91,6 +96,9 @@ pub struct Snapshot {
     pub relative_l2: Option<f64>,
     /// Recovered parameter on the grid (C order).
     pub parameter: Vec<f32>,
+    /// The engine's value of the intermediate derivative of u (NaN where it defines none),
+    /// refreshed with `laplacian_correlation`.
+    pub intermediate: Option<Vec<f32>>,
     /// Device memory reserved, where the backend reports it.
     pub memory_bytes: Option<u64>,
     /// The panel has taken all its steps.

@@ -23,6 +23,7 @@ struct Panel {
     /// is refreshed every [`INTERMEDIATE_EVERY`] snapshots (and at the end), not every one.
     snapshots: usize,
     intermediate_correlation: Option<f64>,
+    intermediate: Option<Vec<f32>>,
 }
 
 /// How often a panel's snapshot re-evaluates the intermediate derivative's correlation.
@@ -183,6 +184,7 @@ impl Session {
                 failed: false,
                 snapshots: 0,
                 intermediate_correlation: None,
+                intermediate: None,
             });
         }
         let first = &panels[0].trainer;
@@ -194,6 +196,8 @@ impl Session {
             shape,
             metric_region: first.metric_region(),
             truth: first.truth().map(to_f32),
+            intermediate: first.problem().intermediate().map(|i| i.symbol.into()),
+            intermediate_truth: first.intermediate_truth().map(to_f32),
             kernel_size,
             estimated_noise,
             panels: panels.iter().map(|p| p.engine.name().into()).collect(),
@@ -262,11 +266,12 @@ async fn snapshot(
     let parameter = panel.trainer.parameter().await?;
     let score = panel.trainer.parameter_score(&parameter);
     if panel.done || panel.snapshots.is_multiple_of(INTERMEDIATE_EVERY) {
+        let estimates = panel.trainer.estimates().await?;
         panel.intermediate_correlation = panel
             .trainer
-            .metrics()
-            .await?
+            .metrics_of(&estimates)
             .and_then(|m| m.intermediate_correlation());
+        panel.intermediate = estimates.intermediate.as_deref().map(to_f32);
     }
     panel.snapshots += 1;
     Ok(Snapshot {
@@ -279,6 +284,7 @@ async fn snapshot(
         laplacian_correlation: panel.intermediate_correlation,
         relative_l2: score.map(|s| s.relative_l2),
         parameter: to_f32(&parameter),
+        intermediate: panel.intermediate.clone(),
         memory_bytes: panel.trainer.peak_memory_bytes(),
         done: panel.done,
     })

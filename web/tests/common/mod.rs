@@ -91,6 +91,11 @@ pub(crate) async fn start_pause_resume_reset(device: &Device, name: &'static str
     );
     let truth = r.truth.as_ref().expect("heat has a ground truth");
     assert_eq!(truth.len(), 64 * 64);
+    // The derivative the residual uses, for the page's derivative panels.
+    assert_eq!(r.intermediate.as_deref(), Some("∇²T"));
+    let lap = r.intermediate_truth.as_ref().expect("heat's clean ∇²T");
+    assert_eq!(lap.len(), 64 * 64);
+    assert!(lap[32 * 64 + 32].is_finite() && lap[0].is_nan());
     assert_eq!(running(&out), Some(true));
 
     let out = s.advance(Duration::ZERO).await;
@@ -103,6 +108,12 @@ pub(crate) async fn start_pause_resume_reset(device: &Device, name: &'static str
         let c = snap.correlation.expect("a correlation");
         assert!((-1.0..=1.0).contains(&c), "{c}");
         assert!(snap.ms_per_step > 0.0 && snap.data_loss.is_finite() && !snap.done);
+        // The first snapshot evaluates the engine's ∇²T: the field and its correlation.
+        let own = snap.intermediate.as_ref().expect("the engine's ∇²T");
+        assert_eq!(own.len(), 64 * 64);
+        assert!(own[32 * 64 + 32].is_finite());
+        let d = snap.laplacian_correlation.expect("a ∇²T correlation");
+        assert!((-1.0..=1.0).contains(&d), "{d}");
         report!(
             "{}: step 1, {:.1} ms, correlation {c:.3}",
             r.panels[snap.panel],
