@@ -3,24 +3,20 @@
 
 use mollify_core::data::io::parse_npy;
 use mollify_core::engine::EngineKind;
+use mollify_core::train::config::{DEMO_NOISE, DEMO_STEPS};
 use mollify_core::train::metrics::{intermediate_truth, parameter_truth};
 
 use crate::cli::CompareArgs;
 use crate::error::CliError;
 use crate::{plot, run, table};
 
-/// Steps of `compare` without a configuration file.
-const DEMO_STEPS: usize = 1000;
-/// Observation noise of `compare` without a configuration file or `--noise` (of a built-in
-/// problem: a dataset folder keeps its own).
-const DEMO_NOISE: f64 = 0.05;
-
 pub(crate) fn run(args: CompareArgs, quiet: bool) -> Result<(), CliError> {
     let mut run_args = args.run.clone();
     let mut data_args = args.data.clone();
     if run_args.config.is_none() {
         // The quick demo: enough steps to separate the engines in a few minutes on a CPU, at
-        // the noise where they differ (measured: docs/results.md).
+        // the noise where they differ (measured: docs/results.md). A dataset folder keeps its
+        // own noise.
         run_args.steps.get_or_insert(DEMO_STEPS);
         data_args.setup.noise.get_or_insert(DEMO_NOISE);
     }

@@ -7,7 +7,7 @@ use mollify_core::engine::EngineKind;
 use mollify_core::model::Arch;
 use mollify_core::numerics::kernel::KernelFamily;
 use mollify_core::problems::{self, Problem};
-use mollify_core::train::config::DataConfig;
+use mollify_core::train::config::{DEMO_NOISE, DEMO_STEPS, DataConfig};
 use mollify_core::train::{KernelSize, RunConfig};
 use serde::{Deserialize, Serialize};
 
@@ -61,14 +61,15 @@ impl Default for Settings {
         Self {
             problem: "heat".into(),
             case: "smooth".into(),
-            noise: 0.0,
+            // The quick demo of `mollify compare`.
+            noise: DEMO_NOISE,
             fraction: 0.1,
             kernel: KernelFamily::Bump,
             kernel_size: KernelSize::Points(11),
             arch: Arch::Pinn,
             seed: 0,
             fd: false,
-            steps: 1000,
+            steps: DEMO_STEPS,
             backend: BackendChoice::Auto,
         }
     }
@@ -262,7 +263,7 @@ mod tests {
         let s = Settings {
             problem: "chromatin".into(),
             case: "lognormal".into(),
-            noise: 0.05,
+            noise: 0.12,
             fraction: 0.25,
             kernel: KernelFamily::Poly4,
             kernel_size: KernelSize::Auto,
@@ -292,7 +293,7 @@ mod tests {
         assert_eq!(s.problem, "heat");
         // A case valid for heat survives the bad problem.
         assert_eq!(s.case, "sharp");
-        assert_eq!(s.noise, 0.0);
+        assert_eq!(s.noise, DEMO_NOISE);
         assert_eq!(s.kernel_size, KernelSize::Points(11));
         let (s, problems) = Settings::from_query("problem=langevin&case=sharp");
         assert_eq!(

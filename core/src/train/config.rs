@@ -15,6 +15,13 @@ use crate::numerics::kernel::KernelFamily;
 use crate::numerics::mollifier::{Accuracy, Boundary, Layout2d, MollifierConfig};
 use crate::problems::{Observation, Size};
 
+/// Steps of the quick demo that `mollify compare` runs without arguments and the browser page
+/// opens with: one definition, so both show the same experiment.
+pub const DEMO_STEPS: usize = 1000;
+/// Observation noise of the quick demo (relative to the clean solution's RMS): the paper is
+/// about noisy data, and at 0 the engines end level (docs/results.md).
+pub const DEMO_NOISE: f64 = 0.05;
+
 /// Everything a training run is parameterised by.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(default, deny_unknown_fields)]
