@@ -108,17 +108,21 @@ ensure_trunk() {
 
 # Node.js and the end-to-end test's playwright-core (it drives Debian's Chromium; no browser
 # download), at the versions tests/e2e/package-lock.json pins.
-ensure_e2e() {
+# The npm packages of folder $1 (its package-lock.json), present when node_modules/$2 is.
+ensure_npm() {
+  local dir=$1 package=$2 what=$3
   if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
     apt_install nodejs npm
   fi
-  [ -d "$ROOT/tests/e2e/node_modules/playwright-core" ] && return 0
-  install_step "playwright-core for the end-to-end test (npm ci in tests/e2e)" \
+  [ -e "$ROOT/$dir/node_modules/$package" ] && return 0
+  install_step "$what (npm ci in $dir)" \
     "check that the npm registry is reachable, then rerun" \
-    npm_ci_e2e
+    npm_ci "$dir"
 }
 
-npm_ci_e2e() { (cd "$ROOT/tests/e2e" && npm ci --no-audit --no-fund); }
+npm_ci() { (cd "$ROOT/$1" && npm ci --no-audit --no-fund); }
+
+ensure_e2e() { ensure_npm tests/e2e playwright-core "playwright-core for the end-to-end test"; }
 
 # The browser app, built by trunk into dist/ (dev profile: shares burn's wasm build with the
 # browser tests; the release build, `scripts/web.sh`, took 11 min 43 s cold here).
@@ -126,16 +130,8 @@ build_web() { (cd "$ROOT" && trunk build); }
 
 # wasm-opt for the production bundle: binaryen from the npm registry (scripts/web/package.json).
 ensure_binaryen() {
-  if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
-    apt_install nodejs npm
-  fi
-  [ -x "$ROOT/scripts/web/node_modules/binaryen/bin/wasm-opt" ] && return 0
-  install_step "binaryen's wasm-opt for the production bundle (npm ci in scripts/web)" \
-    "check that the npm registry is reachable, then rerun" \
-    npm_ci_binaryen
+  ensure_npm scripts/web binaryen/bin/wasm-opt "binaryen's wasm-opt for the production bundle"
 }
-
-npm_ci_binaryen() { (cd "$ROOT/scripts/web" && npm ci --no-audit --no-fund); }
 
 # The production bundle in dist-release/: trunk's release build, then wasm-opt -Oz (debug info
 # stripped; minutes, so skipped when trunk's wasm is the one last optimised, by its sha256).

@@ -6,13 +6,12 @@
 //
 //   node bundle.mjs --dist DIR [--runs N] [--out FILE.json]
 //
-// The server gzips every file once (level 9) and sends it compressed, as a static host would.
+// The server (serve.mjs) gzips every file once and sends it compressed, as a static host would.
 
-import http from "node:http";
 import fs from "node:fs";
 import path from "node:path";
-import zlib from "node:zlib";
 import { chromium } from "playwright-core";
+import { serve } from "./serve.mjs";
 
 const args = process.argv.slice(2);
 const flag = (name, fallback) => {
@@ -27,27 +26,7 @@ if (!fs.existsSync(path.join(dist, "index.html"))) {
   process.exit(2);
 }
 
-const types = { ".html": "text/html", ".js": "text/javascript", ".wasm": "application/wasm", ".css": "text/css" };
-const files = {};
-for (const name of fs.readdirSync(dist)) {
-  const raw = fs.readFileSync(path.join(dist, name));
-  files[`/${name}`] = { raw: raw.length, gzip: zlib.gzipSync(raw, { level: 9 }) };
-}
-const server = http.createServer((req, res) => {
-  const url = new URL(req.url, "http://localhost");
-  const file = files[url.pathname === "/" ? "/index.html" : url.pathname];
-  if (!file) {
-    res.writeHead(404).end();
-    return;
-  }
-  res.writeHead(200, {
-    "content-type": types[path.extname(url.pathname === "/" ? "/index.html" : url.pathname)] ?? "application/octet-stream",
-    "content-encoding": "gzip",
-  });
-  res.end(file.gzip);
-});
-await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
-const base = `http://127.0.0.1:${server.address().port}/`;
+const { base, sizes, server } = await serve(dist, { gzip: true });
 
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
@@ -86,8 +65,8 @@ try {
 
 const report = {
   dist,
-  files: Object.fromEntries(Object.entries(files).map(([k, v]) => [k, { bytes: v.raw, gzip_bytes: v.gzip.length }])),
-  total_gzip_bytes: Object.values(files).reduce((s, f) => s + f.gzip.length, 0),
+  files: Object.fromEntries(Object.entries(sizes).map(([k, v]) => [k, { bytes: v.bytes, gzip_bytes: v.sent_bytes }])),
+  total_gzip_bytes: Object.values(sizes).reduce((s, f) => s + f.sent_bytes, 0),
   loads,
   median: {
     interactive_ms: median(loads.map((l) => l.interactive_ms)),

@@ -69,42 +69,41 @@ fn finite_range(values: impl Iterator<Item = f32>) -> [f32; 2] {
     if lo > hi { [0.0, 1.0] } else { [lo, hi] }
 }
 
-/// Draws a derivative field (2D: heatmap; 1D: the engine's curve over the truth's, dashed).
-fn draw_derivative(
+/// Draws a field: in 2D a heatmap on `range`, in 1D a curve (`colour`, `label`) over the
+/// truth's, dashed, where one is given.
+fn draw_estimate(
     node: &NodeRef,
-    ready: &Ready,
+    shape: [usize; 2],
     values: Option<&[f32]>,
     truth: Option<&[f32]>,
     range: [f32; 2],
+    (colour, label): (&str, &str),
 ) {
     let (Some(canvas), Some(values)) = (node.cast::<HtmlCanvasElement>(), values) else {
         return;
     };
-    if ready.shape[0] == 1 {
-        let truth = truth.map(field_series).unwrap_or_default();
-        let own = field_series(values);
-        let symbol = ready.intermediate.as_deref().unwrap_or("derivative");
-        draw::lines(
-            &canvas,
-            &[
-                Series {
-                    points: &truth,
-                    colour: "#444",
-                    label: "truth",
-                    dashed: true,
-                },
-                Series {
-                    points: &own,
-                    colour: "#9467bd",
-                    label: symbol,
-                    dashed: false,
-                },
-            ],
-            false,
-        );
-    } else {
-        draw::heatmap(&canvas, values, ready.shape, range);
+    if shape[0] > 1 {
+        draw::heatmap(&canvas, values, shape, range);
+        return;
     }
+    let truth = truth.map(field_series);
+    let own = field_series(values);
+    let mut series: Vec<Series<'_>> = truth
+        .iter()
+        .map(|t| Series {
+            points: t,
+            colour: "#444",
+            label: "truth",
+            dashed: true,
+        })
+        .collect();
+    series.push(Series {
+        points: &own,
+        colour,
+        label,
+        dashed: false,
+    });
+    draw::lines(&canvas, &series, false);
 }
 
 pub(crate) fn field_series(values: &[f32]) -> Vec<(f64, f64)> {
@@ -139,19 +138,16 @@ pub(crate) fn Panel(p: &PanelProps) -> Html {
         let (ready, state, range) = (p.ready.clone(), p.state.clone(), p.range);
         let derivative_range = p.derivative_range;
         use_effect_with((p.version, p.generation), move |_| {
-            draw_field(&field, &ready, state.latest.as_deref(), range);
+            let latest = state.latest.as_deref();
+            let parameter = latest.map(|s| s.parameter.as_slice());
+            let truth = ready.truth.as_deref();
+            let recovered = ("#2ca02c", "recovered");
+            draw_estimate(&field, ready.shape, parameter, truth, range, recovered);
             if let Some(r) = derivative_range {
-                let own = state
-                    .latest
-                    .as_ref()
-                    .and_then(|s| s.intermediate.as_deref());
-                draw_derivative(
-                    &derivative,
-                    &ready,
-                    own,
-                    ready.intermediate_truth.as_deref(),
-                    r,
-                );
+                let own = latest.and_then(|s| s.intermediate.as_deref());
+                let truth = ready.intermediate_truth.as_deref();
+                let symbol = ready.intermediate.as_deref().unwrap_or("derivative");
+                draw_estimate(&derivative, ready.shape, own, truth, r, ("#9467bd", symbol));
             }
             if let Some(canvas) = losses.cast::<HtmlCanvasElement>() {
                 let data: Vec<(f64, f64)> = state.losses.iter().map(|l| (l.0, l.1)).collect();
@@ -249,42 +245,6 @@ pub(crate) fn Panel(p: &PanelProps) -> Html {
     }
 }
 
-pub(crate) fn draw_field(
-    node: &NodeRef,
-    ready: &Ready,
-    latest: Option<&Snapshot>,
-    range: [f32; 2],
-) {
-    let Some(canvas) = node.cast::<HtmlCanvasElement>() else {
-        return;
-    };
-    let Some(s) = latest else { return };
-    if ready.shape[0] == 1 {
-        let recovered = field_series(&s.parameter);
-        let truth = ready.truth.as_deref().map(field_series).unwrap_or_default();
-        draw::lines(
-            &canvas,
-            &[
-                Series {
-                    points: &truth,
-                    colour: "#444",
-                    label: "truth",
-                    dashed: true,
-                },
-                Series {
-                    points: &recovered,
-                    colour: "#2ca02c",
-                    label: "recovered",
-                    dashed: false,
-                },
-            ],
-            false,
-        );
-    } else {
-        draw::heatmap(&canvas, &s.parameter, ready.shape, range);
-    }
-}
-
 #[derive(Properties, PartialEq)]
 pub(crate) struct TruthProps {
     pub(crate) ready: Rc<Ready>,
@@ -310,28 +270,19 @@ pub(crate) fn Truth(p: &TruthProps) -> Html {
                 p.version,
             ),
             move |_| {
+                let shape = ready.shape;
+                draw_estimate(
+                    &node,
+                    shape,
+                    ready.truth.as_deref(),
+                    None,
+                    range,
+                    ("#444", "truth"),
+                );
                 if let Some(r) = derivative_range {
                     let truth = ready.intermediate_truth.as_deref();
-                    draw_derivative(&derivative, &ready, truth, None, r);
-                }
-                if let (Some(canvas), Some(truth)) =
-                    (node.cast::<HtmlCanvasElement>(), &ready.truth)
-                {
-                    if ready.shape[0] == 1 {
-                        let t = field_series(truth);
-                        draw::lines(
-                            &canvas,
-                            &[Series {
-                                points: &t,
-                                colour: "#444",
-                                label: "truth",
-                                dashed: true,
-                            }],
-                            false,
-                        );
-                    } else {
-                        draw::heatmap(&canvas, truth, ready.shape, range);
-                    }
+                    let symbol = ready.intermediate.as_deref().unwrap_or("derivative");
+                    draw_estimate(&derivative, shape, truth, None, r, ("#444", symbol));
                 }
             },
         );
