@@ -216,6 +216,52 @@ try {
       fail(`default page: ∇²T correlations ${d.mollifier.derivativeCorrelation} (mollifier) and ${d.autodiff.derivativeCorrelation} (autodiff) differ by less than ${DEFAULT_GAP} within 60 s`);
     }
   }
+
+  // The lessons, from the strip's own links: each opens with its note, trains, and is
+  // photographed; an embedded one (controls=0) keeps only the buttons.
+  if (mode === "cpu") {
+    const strip = await browser.newPage({ viewport: { width: 1280, height: 1100 } });
+    await strip.goto(base);
+    await strip.waitForSelector("[data-testid=lessons]");
+    const links = await strip.$$eval("[data-testid^=lesson-]", (as) => as.map((a) => [a.dataset.testid, a.getAttribute("href")]));
+    await strip.close();
+    if (links.length < 4) fail(`lesson strip shows ${links.length} links`);
+    const lessons = {};
+    for (const [id, href] of links) {
+      const page = await browser.newPage({ viewport: { width: 1280, height: 1100 } });
+      await page.goto(new URL(href, base).href);
+      await page.waitForSelector("[data-testid=start]");
+      const note = await page.textContent("[data-testid=lesson]").catch(() => null);
+      if (!note || !note.startsWith("Try:")) fail(`${id}: no lesson note (got ${note})`);
+      const problem = await page.$eval("[data-testid=problem]", (s) => s.value);
+      if (!href.includes(`problem=${problem}`)) fail(`${id}: link ${href} opened problem ${problem}`);
+      await page.click("[data-testid=start]");
+      const t0 = Date.now();
+      let l;
+      do {
+        await page.waitForTimeout(1000);
+        l = await readouts(page);
+        // 15 s, long enough for the screenshot to show the lesson's point.
+      } while (!(l.autodiff?.step >= 3 && l.mollifier?.step >= 3 && Date.now() - t0 >= 15_000) && Date.now() - t0 < 60_000);
+      const shot = path.join(out, `${id}.png`);
+      await page.screenshot({ path: shot, fullPage: true });
+      lessons[id] = { href, problem, seconds: (Date.now() - t0) / 1000, screenshot: shot,
+        panels: Object.fromEntries(Object.entries(l).map(([k, v]) => [k, { step: v.step, correlation: v.correlation, derivative_correlation: v.derivativeCorrelation, error: v.error }])) };
+      for (const [name, p] of Object.entries(l)) {
+        if (p.error) fail(`${id}: ${name} panel shows an error: ${p.error}`);
+        if (!(p.step >= 3)) fail(`${id}: ${name} panel took ${p.step} steps in 60 s`);
+      }
+      await page.close();
+    }
+    const embed = await browser.newPage();
+    await embed.goto(new URL(`${links[0][1]}&controls=0`, base).href);
+    await embed.waitForSelector("[data-testid=start]");
+    if (await embed.isVisible("[data-testid=problem]")) fail("controls=0 still shows the settings");
+    if (await embed.isVisible("[data-testid=lessons]")) fail("controls=0 still shows the lesson strip");
+    await embed.close();
+    fs.writeFileSync(path.join(out, "lessons.json"), JSON.stringify(lessons, null, 2));
+    console.log(`lessons: ${JSON.stringify(lessons)}`);
+  }
   console.log(`PASS (${mode})`);
 } finally {
   await browser.close();

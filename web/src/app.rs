@@ -18,6 +18,7 @@ use yew_agent::reactor::ReactorSpawner;
 
 use crate::draw;
 use crate::files;
+use crate::lessons::{self, LESSONS, View};
 use crate::panels::{KernelPlot, Panel, PanelState, Truth, colour_range, derivative_range};
 use crate::protocol::{Input, Output, Ready};
 use crate::settings::{MAX_KERNEL, MAX_NOISE, MIN_KERNEL, Settings, problems};
@@ -109,11 +110,11 @@ fn window_query() -> String {
         .unwrap_or_default()
 }
 
-fn set_url(settings: &Settings) {
+fn set_url(settings: &Settings, view: &View) {
     let Some(window) = web_sys::window() else {
         return;
     };
-    let url = format!("?{}", settings.to_query());
+    let url = format!("?{}{}", settings.to_query(), view.to_query());
     if let Ok(history) = window.history() {
         let _ = history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&url));
     }
@@ -148,9 +149,15 @@ struct UserData {
 #[function_component]
 pub fn App() -> Html {
     let initial = use_memo((), |_| Settings::from_query(&window_query()));
+    let view = use_memo((), |_| View::from_query(&window_query()));
     let settings = use_state(|| initial.0.clone());
     let model = use_reducer(|| Model {
-        notices: initial.1.iter().map(|p| format!("link: {p}")).collect(),
+        notices: initial
+            .1
+            .iter()
+            .chain(&view.1)
+            .map(|p| format!("link: {p}"))
+            .collect(),
         ..Model::default()
     });
     let user_data = use_state(|| None::<UserData>);
@@ -197,7 +204,20 @@ pub fn App() -> Html {
             _ => {}
         });
     }
-    use_effect_with((*settings).clone(), set_url);
+    {
+        let view = view.0;
+        use_effect_with((*settings).clone(), move |s| set_url(s, &view));
+    }
+    let lessons = html! {
+        <nav class="lessons" data-testid="lessons">{"things to try: "}
+            { for LESSONS.iter().map(|l| html! {
+                <a href={lessons::href(l)} data-testid={format!("lesson-{}", l.id)}>{l.title}</a>
+            }) }
+        </nav>
+    };
+    let lesson_note = view.0.lesson.map(|l| html! {
+        <p class="lesson" data-testid="lesson"><strong>{format!("Try: {}. ", l.title)}</strong>{l.look_for}</p>
+    });
 
     let start = {
         let bridge = bridge.clone();
@@ -397,7 +417,10 @@ pub fn App() -> Html {
                       (right: the truth) faster and better."}
                 </p>
             </header>
-            <section class="controls">
+            if view.0.controls { {lessons} }
+            {lesson_note.unwrap_or_default()}
+            // `controls=0` (an embedded lesson) keeps only the buttons.
+            <section class={classes!("controls", (!view.0.controls).then_some("minimal"))}>
                 <label>{"problem"}
                     <select onchange={on_problem} data-testid="problem">
                         { for problems().iter().map(|p| option(p.name(), p.name(), p.name() == s.problem, false)) }

@@ -5,6 +5,7 @@
 
 pub mod files;
 pub mod heatmap;
+pub mod lessons;
 pub mod protocol;
 pub mod session;
 pub mod settings;

@@ -175,6 +175,8 @@ impl Settings {
                     .parse()
                     .map(|b| s.backend = b)
                     .map_err(|e: mollify_core::Error| e.to_string()),
+                // The page's view flags (lessons::View), not settings.
+                k if crate::lessons::View::KEYS.contains(&k) => Ok(()),
                 other => Err(format!("unknown setting '{other}' ignored")),
             };
             if let Err(message) = result {
