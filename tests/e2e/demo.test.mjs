@@ -32,10 +32,12 @@ const dist = path.resolve(flag("--dist", path.join(here, "..", "..", "dist")));
 const out = path.resolve(flag("--out", path.join(here, "out")));
 const limit = Number(flag("--seconds", "60"));
 const mode = webgpu ? "webgpu" : shader ? "shader" : "cpu";
-// The default page's ∇²T correlations, mollifier minus autodiff, after ≥ 20 s. Measured
-// 2026-11-25: at 20 s 0.810 vs 0.464 (212 vs 54 steps), at 60 s 0.914 vs 0.840 (604 vs 152):
-// the gap is the mollifier's four times as many steps in the same time, and it closes; at equal
-// steps autodiff's ∇²T is the better one on quick heat (docs/results.md).
+// The default page's ∇²T correlations, mollifier minus autodiff, at their largest within 60 s
+// once the mollifier's is ≥ 0.8.
+// Measured 2026-11-25: at 20 s 0.900 vs 0.671 (476 vs 113 steps) on an idle machine, 0.810 vs
+// 0.464 (212 vs 54) on a loaded one; at 60 s 0.914 vs 0.840 (604 vs 152): the gap is the
+// mollifier's four times as many steps in the same time, and it closes; at equal steps
+// autodiff's ∇²T is the better one on quick heat (docs/results.md).
 const DEFAULT_GAP = 0.2;
 fs.mkdirSync(out, { recursive: true });
 
@@ -196,24 +198,28 @@ try {
     await fresh.goto(base);
     await fresh.click("[data-testid=start]");
     await fresh.waitForSelector("[data-testid=panel-mollifier]", { timeout: 60_000 });
+    // The largest gap within the minute: the mollifier's ∇²T converges while autodiff's lags,
+    // and the gap closes later, sooner on a faster machine; its peak is the visible difference.
     const t0 = Date.now();
-    let d;
-    for (;;) {
+    let best = null;
+    while (Date.now() - t0 < 60_000) {
       await fresh.waitForTimeout(1000);
-      d = await readouts(fresh);
-      const gap = (d.mollifier?.derivativeCorrelation ?? 0) - (d.autodiff?.derivativeCorrelation ?? 0);
-      if ((gap >= DEFAULT_GAP && Date.now() - t0 >= 20_000) || Date.now() - t0 > 60_000) break;
+      const d = await readouts(fresh);
+      const [m, a] = [d.mollifier?.derivativeCorrelation, d.autodiff?.derivativeCorrelation];
+      // Counted once the mollifier's ∇²T resembles the truth's, not while both are far off.
+      if (m == null || a == null || m < 0.8) continue;
+      if (best === null || m - a > best.gap) best = { gap: m - a, seconds: (Date.now() - t0) / 1000, d };
+      if (best.gap >= DEFAULT_GAP) break;
     }
-    const seconds = (Date.now() - t0) / 1000;
     const shot = path.join(out, "default-page.png");
     await fresh.screenshot({ path: shot, fullPage: true });
-    const summary = Object.fromEntries(Object.entries(d).map(([k, v]) =>
+    const summary = best && Object.fromEntries(Object.entries(best.d).map(([k, v]) =>
       [k, { step: v.step, correlation: v.correlation, derivative_correlation: v.derivativeCorrelation }]));
-    fs.writeFileSync(path.join(out, "default-page.json"), JSON.stringify({ seconds, panels: summary, screenshot: shot }, null, 2));
-    console.log(`default page after ${seconds.toFixed(0)} s: ${JSON.stringify(summary)}`);
-    const gap = d.mollifier.derivativeCorrelation - d.autodiff.derivativeCorrelation;
-    if (!(gap >= DEFAULT_GAP)) {
-      fail(`default page: ∇²T correlations ${d.mollifier.derivativeCorrelation} (mollifier) and ${d.autodiff.derivativeCorrelation} (autodiff) differ by less than ${DEFAULT_GAP} within 60 s`);
+    const report = { seconds: best?.seconds, gap: best?.gap, panels: summary, screenshot: shot };
+    fs.writeFileSync(path.join(out, "default-page.json"), JSON.stringify(report, null, 2));
+    console.log(`default page: ${JSON.stringify(report)}`);
+    if (!(best?.gap >= DEFAULT_GAP)) {
+      fail(`default page: the ∇²T correlations never differed by ${DEFAULT_GAP} with the mollifier's ≥ 0.8 within 60 s (largest gap ${best?.gap})`);
     }
   }
 

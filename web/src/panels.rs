@@ -24,13 +24,15 @@ fn engine_blurb(name: &str) -> &'static str {
     match name {
         "autodiff" => {
             "The network is differentiated through all its layers (Taylor-mode autodiff): \
-             exact but costly, and it amplifies noise."
+             the network's exact derivatives, at a cost that grows with their order; the paper \
+             finds them noisy when the network has fitted noisy data."
         }
         "mollifier" => {
             "The network's output is convolved with the derivatives of a smooth kernel: \
-             cheap, and it smooths noise away."
+             cheap at every order, and smoothing — noise, but also the field, if the kernel is \
+             too wide."
         }
-        _ => "Finite differences of the network's output on the grid: cheap but noisy.",
+        _ => "Finite differences of the network's output on the grid: cheap, no smoothing.",
     }
 }
 
