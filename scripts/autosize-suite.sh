@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The kernel-size validation suite: `--kernel-size auto` against the oracle size and scipy's
 # Savitzky–Golay filter on signals of different smoothness, noise levels and derivatives.
-# Writes docs/autosize.md (≈ 6 min on 2 cores), with the summary on two more noise draws.
+# Writes docs/autosize.md (≈ 6 min on 2 cores once built), with the summary on two more noise draws.
 # Python's numpy/scipy (scripts/requirements.txt) go into a virtual environment under
 # ~/.cache/mollify (MOLLIFY_PYENV), created once.
 set -euo pipefail
@@ -24,6 +24,6 @@ for seed in 1000 2000; do
   "$VENV/bin/python" scripts/savgol.py "$OUT/seed$seed" "$OUT/seed$seed/report.md"
   printf -- '- SUITE_SEED=%s: %s\n' "$seed" "$(grep -m1 '^\*\*auto' "$OUT/seed$seed/report.md" | tr -d '*')" >> docs/autosize.md
 done
-printf '\nRun time: %d s on %s (%s cores).\n' "$(($(date +%s) - start))" \
+printf '\nRun time: %d s, building included, on %s (%s cores).\n' "$(($(date +%s) - start))" \
   "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)" "$(nproc)" >> docs/autosize.md
 echo "wrote docs/autosize.md"
