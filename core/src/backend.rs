@@ -1,8 +1,6 @@
 //! Choosing the compute device: the GPU through wgpu (Vulkan/Metal natively, WebGPU in the
 //! browser) when it comes up, otherwise burn's pure-Rust CPU backend, with the reason recorded.
 
-use std::sync::OnceLock;
-
 use burn::tensor::Device;
 use serde::{Deserialize, Serialize};
 
@@ -66,9 +64,11 @@ pub struct Selected {
 
 /// wgpu registers one runtime per adapter selector and refuses a second registration,
 /// so the first successfully initialised device is kept and cloned for later callers.
-static GPU: OnceLock<Device> = OnceLock::new();
+#[cfg(feature = "wgpu")]
+static GPU: std::sync::OnceLock<Device> = std::sync::OnceLock::new();
 
 /// Initialises the GPU device once per process (async: WebGPU's adapter request is async).
+#[cfg(feature = "wgpu")]
 pub async fn gpu_device() -> Result<Device> {
     if let Some(device) = GPU.get() {
         return Ok(device.clone());
@@ -81,6 +81,15 @@ pub async fn gpu_device() -> Result<Device> {
             .cloned()
             .ok_or_else(|| Error::Backend(format!("wgpu: {err}"))),
     }
+}
+
+/// Without the `wgpu` feature there is no GPU to initialise; `Auto` runs on the CPU.
+#[cfg(not(feature = "wgpu"))]
+pub async fn gpu_device() -> Result<Device> {
+    Err(Error::Invalid(
+        "this binary was built without the GPU backend (wgpu): build it with `--features wgpu`"
+            .into(),
+    ))
 }
 
 /// Selects the device for `choice`; `Auto` falls back to the CPU and records why.
