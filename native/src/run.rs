@@ -286,9 +286,12 @@ pub(crate) fn train(
         last: None,
         interrupted: false,
     };
+    // One step at least: a cell over its budget still reports a measured step, and whether
+    // the budget ran out before the first step (a microsecond budget, a busy machine) must not
+    // depend on scheduling — it made the bench's over-budget row flaky.
     let budget = StepBudget {
         seconds: drive.max_seconds,
-        min_steps: 0,
+        min_steps: 1,
     };
     let (stop, budget_hit) = match block_on(driver::run(&mut trainer, budget, &mut log)) {
         Ok(o) if o.stopped == Stopped::Budget => {
