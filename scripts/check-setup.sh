@@ -20,9 +20,11 @@ printf '#!/bin/sh\nexit 0\n' >"$sandbox/bin/cargo"
 chmod +x "$sandbox/bin/rustup" "$sandbox/bin/cargo"
 
 failures=0
+checked=" "
 # expect NAME EXPECTED_STATUS EXPECTED_TEXT [PATH]: runs ensure_NAME in the sandbox.
 expect() {
   local name=$1 status=$2 text=$3 path=${4:-$sandbox/bin} out code=0
+  checked+="$name "
   # shellcheck disable=SC2016 # $0 is expanded by the inner shell: it is setup.sh's path.
   out=$(env -i PATH="$path" HOME="$sandbox/home" ROOT="$sandbox/root" \
     MOLLIFY_SETUP_DRY_RUN=1 MOLLIFY_DPKG_ADMINDIR="$sandbox/dpkg" \
@@ -42,6 +44,7 @@ expect chromium 0 "would install: Debian packages chromium chromium-driver"
 expect shellcheck 0 "would install: Debian packages shellcheck"
 expect wasm_bindgen 0 "would install: wasm-bindgen-cli $(awk '/^name = "wasm-bindgen"$/{getline; gsub(/[^0-9.]/, ""); print; exit}' "$ROOT/Cargo.lock") (found 'none'"
 expect trunk 0 "would install: trunk 0.21.14 (found 'none'"
+expect npm 0 "would install: Debian packages nodejs npm"
 expect e2e 0 "would install: playwright-core"
 expect e2e 0 "would install: Debian packages nodejs npm"
 expect binaryen 0 "would install: binaryen's wasm-opt"
@@ -50,6 +53,14 @@ expect binaryen 0 "would install: Debian packages nodejs npm"
 mkdir -p "$sandbox/norust"
 for tool in awk grep; do ln -s "$(command -v "$tool")" "$sandbox/norust/$tool"; done
 expect toolchain 1 "error: Rust is missing: install rustup" "$sandbox/norust"
+
+# Every installer is rehearsed, called as the test command calls it: by name, no arguments.
+while read -r name; do
+  if [[ "$checked" != *" $name "* ]]; then
+    echo "FAIL ensure_$name: not rehearsed here"
+    failures=$((failures + 1))
+  fi
+done < <(sed -n 's/^ensure_\([a-z_0-9]*\)() .*/\1/p' "$ROOT/scripts/setup.sh")
 
 if [ "$failures" -gt 0 ]; then
   echo "installer checks: $failures failed" >&2

@@ -106,14 +106,18 @@ ensure_trunk() {
     cargo install trunk --version "=$want" --locked
 }
 
-# Node.js and the end-to-end test's playwright-core (it drives Debian's Chromium; no browser
-# download), at the versions tests/e2e/package-lock.json pins.
-# The npm packages of folder $1 (its package-lock.json), present when node_modules/$2 is.
+# Node.js and npm, from Debian.
 ensure_npm() {
-  local dir=$1 package=$2 what=$3
   if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
     apt_install nodejs npm
   fi
+}
+
+# The npm packages of folder $1 at the versions its package-lock.json pins, present when
+# node_modules/$2 is; $3 says what they are for.
+npm_packages() {
+  local dir=$1 package=$2 what=$3
+  ensure_npm
   [ -e "$ROOT/$dir/node_modules/$package" ] && return 0
   install_step "$what (npm ci in $dir)" \
     "check that the npm registry is reachable, then rerun" \
@@ -122,7 +126,8 @@ ensure_npm() {
 
 npm_ci() { (cd "$ROOT/$1" && npm ci --no-audit --no-fund); }
 
-ensure_e2e() { ensure_npm tests/e2e playwright-core "playwright-core for the end-to-end test"; }
+# The end-to-end test's playwright-core (it drives Debian's Chromium; no browser download).
+ensure_e2e() { npm_packages tests/e2e playwright-core "playwright-core for the end-to-end test"; }
 
 # The browser app, built by trunk into dist/ (dev profile: shares burn's wasm build with the
 # browser tests; the release build, `scripts/web.sh`, took 11 min 43 s cold here).
@@ -130,7 +135,7 @@ build_web() { (cd "$ROOT" && trunk build); }
 
 # wasm-opt for the production bundle: binaryen from the npm registry (scripts/web/package.json).
 ensure_binaryen() {
-  ensure_npm scripts/web binaryen/bin/wasm-opt "binaryen's wasm-opt for the production bundle"
+  npm_packages scripts/web binaryen/bin/wasm-opt "binaryen's wasm-opt for the production bundle"
 }
 
 # The production bundle in dist-release/: trunk's release build, then wasm-opt -Oz (debug info
