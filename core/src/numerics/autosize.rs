@@ -724,6 +724,7 @@ fn binomial(n: usize, k: usize) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::problems::rms;
     use rand::SeedableRng;
     use rand::rngs::StdRng;
     use rand_distr::{Distribution, StandardNormal};
@@ -813,12 +814,8 @@ mod tests {
         }
     }
 
-    fn rms(v: &[f64]) -> f64 {
-        (v.iter().map(|x| x * x).sum::<f64>() / v.len() as f64).sqrt()
-    }
-
-    /// `auto` for the k-th derivative of `clean` + 10 % white noise (of its RMS; noise `seed`)
-    /// on [0, 1], and its relative RMS error over the interior (`edge` points in from each end)
+    /// `auto` for the k-th derivative of `clean` + white noise of `relative_noise` times its
+    /// RMS (noise `seed`) on [0, 1], and its relative RMS error over the interior (`edge` points in from each end)
     /// as a multiple of the best size's and accuracy's.
     fn auto_against_the_best(
         clean: &[f64],
