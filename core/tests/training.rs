@@ -3,12 +3,16 @@
 
 use burn::tensor::{Device, Tensor, TensorData};
 use futures_lite::future::block_on;
-use mollify_core::engine::EngineKind;
+use std::collections::BTreeSet;
+
+use mollify_core::engine::{self, EngineKind, Net, Request, Setup};
 use mollify_core::model::{Arch, PinnConfig};
 use mollify_core::numerics::jet::{Jet, JetLayout};
 use mollify_core::problems::{Observation, Size, chromatin, heat, langevin, ode};
 use mollify_core::train::{RunConfig, Trainer};
-use mollify_core::{Dataset, Deriv2, KernelFamily, Mollifier, MollifierConfig};
+use mollify_core::{
+    Axis, Boundary, Dataset, Deriv2, Grid, KernelFamily, Mollifier, MollifierConfig,
+};
 
 fn read<const D: usize>(t: Tensor<D>) -> Vec<f64> {
     t.into_data().convert::<f64>().try_to_vec::<f64>().unwrap()
@@ -81,6 +85,99 @@ fn engines_agree_on_the_laplacian_of_a_smooth_network() {
     );
     assert!(e_moll < 0.05 * scale, "{}", e_moll / scale);
     assert!(e_fd < 0.05 * scale, "{}", e_fd / scale);
+}
+
+/// `Boundary::Network` evaluates the network on a halo around the grid: on grid G it must give
+/// exactly what `Valid` gives on G extended by the kernel's reach (same network, same physical
+/// coordinates), with the parameter read on G itself — in 2D and 1D.
+#[test]
+fn the_network_boundary_is_valid_on_the_grid_extended_by_the_halo() {
+    let device = Device::flex();
+    let (n, size) = (24, 7);
+    for dims in [2, 1] {
+        let request = Request::new([Deriv2::Laplacian, Deriv2::X], [Deriv2::X]);
+        let request = if dims == 2 {
+            request
+        } else {
+            Request::new([Deriv2::Xx], [Deriv2::X])
+        };
+        let model = RunConfig::new().model.init(dims, &device);
+        let grid = |r: usize| {
+            let x = Axis {
+                name: "x".into(),
+                n: n + 2 * r,
+                start: 0.1 - 0.05 * r as f64,
+                step: 0.05,
+            };
+            if dims == 2 {
+                let y = Axis {
+                    name: "y".into(),
+                    n: n + 2 * r,
+                    start: -0.3 - 0.04 * r as f64,
+                    step: 0.04,
+                };
+                Grid::d2(y, x)
+            } else {
+                Grid::d1(x)
+            }
+        };
+        let derivs = |grid: &Grid, boundary: Boundary| {
+            let setup = Setup {
+                grid,
+                request: &request,
+                known: &BTreeSet::new(),
+                mollifier: MollifierConfig {
+                    size,
+                    boundary,
+                    ..MollifierConfig::default()
+                },
+                device: &device,
+            };
+            let engine = engine::build(EngineKind::Mollifier, &setup).unwrap();
+            let mut columns = vec![grid.x()];
+            columns.extend(grid.y());
+            let nx = grid.x().n;
+            let coords: Vec<Tensor<2>> = columns
+                .iter()
+                .enumerate()
+                .map(|(k, a)| {
+                    let v: Vec<f64> = (0..grid.len())
+                        .map(|p| a.coord(if k == 0 { p % nx } else { p / nx }))
+                        .collect();
+                    Tensor::from_data(TensorData::new(v, [grid.len(), 1]), &device)
+                })
+                .collect();
+            let net = Net {
+                model: &model,
+                coords: &coords,
+                normalise: &[(1.5, -0.2), (1.2, 0.1)][..dims],
+                shape: grid.shape_2d(),
+                scale: (2.0, 0.5),
+            };
+            (engine.margin(), engine.derivatives(&net).unwrap())
+        };
+        let (reach, _) = derivs(&grid(0), Boundary::Valid);
+        let r = reach[1];
+        assert!(r >= size / 2);
+        let (margin, halo) = derivs(&grid(0), Boundary::Network);
+        let (_, wide) = derivs(&grid(r), Boundary::Valid);
+        assert_eq!(margin, [0, 0], "the whole grid has u");
+        for (field, a, b) in [("u", &halo.u, &wide.u), ("p", &halo.p, &wide.p)] {
+            for (d, t) in a.iter() {
+                let (x, y) = (read(t), read(b.get(d).unwrap()));
+                assert_eq!(x.len(), n.pow(dims as u32), "{field} {d:?} covers the grid");
+                let scale = y.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+                let err = x
+                    .iter()
+                    .zip(&y)
+                    .fold(0.0f64, |m, (a, b)| m.max((a - b).abs()));
+                assert!(
+                    err <= 1e-5 * scale,
+                    "{dims}D {field} {d:?}: {err:e} of {scale:e}"
+                );
+            }
+        }
+    }
 }
 
 fn datasets() -> Vec<Dataset> {

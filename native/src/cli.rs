@@ -167,7 +167,7 @@ pub(crate) struct RunArgs {
     /// Kernel size in grid points (odd), or `auto` (chosen from the data's noise) [default: 11].
     #[arg(long = "kernel-size")]
     pub(crate) kernel_size: Option<KernelSize>,
-    /// Mollifier boundary policy [default: periodic for periodic data (chromatin), else valid].
+    /// Mollifier boundary policy [default: periodic for periodic data (chromatin), else network].
     #[arg(long, value_parser = core::<Boundary>())]
     pub(crate) boundary: Option<Boundary>,
     /// Take every derivative of a third- or fourth-order residual from the one field g∗φ∗φ

@@ -4,7 +4,7 @@ use burn::tensor::{Device, Tensor, TensorData};
 use mollify_core::data::io::{self, Array, Precision};
 use mollify_core::numerics::autosize;
 use mollify_core::train::KernelSize;
-use mollify_core::{Accuracy, Deriv2, Mollifier, MollifierConfig};
+use mollify_core::{Accuracy, Boundary, Deriv2, Mollifier, MollifierConfig};
 
 use crate::cli::{AxisArg, DeriveArgs};
 use crate::error::CliError;
@@ -41,6 +41,11 @@ fn derive(args: &DeriveArgs) -> Result<Derived, CliError> {
     let (grid, array) = io::read_path(&args.input)?;
     array.check_finite(&args.input.display().to_string())?;
     let (family, boundary) = (args.kernel, args.boundary);
+    if boundary == Boundary::Network {
+        return Err(CliError::Input(
+            "--boundary network extends a network's output beyond the grid; derive differentiates data, which has none: use valid, reflect, extrapolate or periodic".into(),
+        ));
+    }
     let ndim = array.shape.iter().filter(|&&n| n > 1).count().max(1);
     if ndim > 2 {
         return Err(CliError::Input(format!(

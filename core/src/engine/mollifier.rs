@@ -1,14 +1,54 @@
 //! The mollifier engine: the network outputs g on the grid, and u = g∗φ_ε and its derivatives
 //! are convolutions with the kernel's analytic derivatives. Every field that is differentiated is
 //! convolved with the same set of plans, so under `Boundary::Valid` all share one margin.
+//! Under `Boundary::Network` the network is evaluated on the grid extended by that margin (its
+//! halo), so every grid point has u and its derivatives.
 
 use std::collections::BTreeSet;
 
-use burn::tensor::Tensor;
+use burn::tensor::{Device, Tensor, TensorData};
 
 use super::{Derivs, Engine, Fields, Net, Setup, crop, flat, tensor2};
-use crate::error::Result;
-use crate::numerics::mollifier::{Boundary, Deriv2, Mollifier};
+use crate::data::grid::{Axis, Grid};
+use crate::error::{Error, Result};
+use crate::numerics::mollifier::{Boundary, Deriv2, Mollifier, MollifierConfig};
+
+/// The grid extended by `reach` [y, x] points on each side, where the network is evaluated
+/// under `Boundary::Network`.
+#[derive(Debug)]
+struct Halo {
+    reach: [usize; 2],
+    /// Physical coordinates of the extended grid's points, [N, 1] each, x first.
+    coords: Vec<Tensor<2>>,
+    shape: [usize; 2],
+}
+
+impl Halo {
+    /// `reach` is [0, r] on a 1D grid.
+    fn new(grid: &Grid, reach: [usize; 2], device: &Device) -> Self {
+        let [ny, nx] = grid.shape_2d();
+        let shape = [ny + 2 * reach[0], nx + 2 * reach[1]];
+        let at = |a: &Axis, i: usize, r: usize| a.start + a.step * (i as f64 - r as f64);
+        let n = shape[0] * shape[1];
+        let mut columns = vec![
+            (0..n)
+                .map(|p| at(grid.x(), p % shape[1], reach[1]))
+                .collect(),
+        ];
+        if let Some(y) = grid.y() {
+            columns.push((0..n).map(|p| at(y, p / shape[1], reach[0])).collect());
+        }
+        let coords = columns
+            .into_iter()
+            .map(|v: Vec<f64>| Tensor::from_data(TensorData::new(v, [n, 1]), device))
+            .collect();
+        Self {
+            reach,
+            coords,
+            shape,
+        }
+    }
+}
 
 #[derive(Debug)]
 pub(super) struct Conv {
@@ -21,6 +61,10 @@ pub(super) struct Conv {
     /// Whether p is differentiated (else only cropped).
     p: BTreeSet<Deriv2>,
     shape: [usize; 2],
+    /// Where the network is evaluated beyond the grid (`Boundary::Network`).
+    halo: Option<Halo>,
+    /// The operator for data fields under `Boundary::Network`: they have no halo.
+    data_op: Option<Mollifier>,
 }
 
 /// The 1D operator's order of a key (checked 1D-valid by [`Setup::check_dims`]).
@@ -33,20 +77,46 @@ impl Conv {
         let spacing = setup.spacing();
         let two_d = setup.grid.ndim() == 2;
         let config = setup.mollifier;
-        let op = if two_d {
-            Mollifier::new_2d(config, spacing[1], spacing[0], setup.device)?
-        } else {
-            Mollifier::new_1d(config, spacing[1], setup.device)?
+        let build = |config: MollifierConfig| {
+            if two_d {
+                Mollifier::new_2d(config, spacing[1], spacing[0], setup.device)
+            } else {
+                Mollifier::new_1d(config, spacing[1], setup.device)
+            }
         };
+        let op = build(config)?;
         let keys: Vec<Deriv2> = setup.all_keys().into_iter().collect();
-        // Padded boundary policies return the whole grid; Valid drops the margin.
-        let margin = if config.boundary != Boundary::Valid {
-            [0, 0]
-        } else if two_d {
+        let reach = if two_d {
             op.margin_2d(&keys)?
         } else {
             let orders: Vec<usize> = keys.iter().map(|&d| order_1d(d)).collect();
             [0, op.margin_1d(&orders)?]
+        };
+        // A halo wider than the grid would make u mostly the network's extrapolation: the
+        // kernel must fit the grid as under Valid.
+        let shape = setup.shape();
+        let fits = |a: usize| shape[a] == 1 || shape[a] > 2 * reach[a];
+        if let (Boundary::Valid | Boundary::Network, Some(axis)) =
+            (config.boundary, (0..2).find(|&a| !fits(a)))
+        {
+            return Err(Error::KernelTooWide {
+                size: config.size,
+                support: 2 * reach[axis] + 1,
+                points: shape[axis],
+            });
+        }
+        // Valid drops the reach; padded policies and the network's halo keep the whole grid.
+        let (margin, halo, data_op) = match config.boundary {
+            Boundary::Valid => (reach, None, None),
+            Boundary::Network => (
+                [0, 0],
+                Some(Halo::new(setup.grid, reach, setup.device)),
+                Some(build(MollifierConfig {
+                    boundary: Boundary::Extrapolate,
+                    ..config
+                })?),
+            ),
+            _ => ([0, 0], None, None),
         };
         let mut u = setup.request.u.clone();
         u.insert(Deriv2::U);
@@ -57,21 +127,28 @@ impl Conv {
             margin,
             u,
             p: setup.request.p.clone(),
-            shape: setup.shape(),
+            shape,
+            halo,
+            data_op,
         })
     }
 
-    /// `wanted` of the [ny, nx] field `g`, convolved on the evaluation points.
-    fn apply(&self, g: Tensor<2>, wanted: &BTreeSet<Deriv2>, what: &'static str) -> Result<Fields> {
+    /// `wanted` of the [ny, nx] field `g`, convolved by `op` on the evaluation points.
+    fn apply(
+        &self,
+        op: &Mollifier,
+        g: Tensor<2>,
+        wanted: &BTreeSet<Deriv2>,
+        what: &'static str,
+    ) -> Result<Fields> {
         let out: Vec<Tensor<1>> = if self.two_d {
-            self.op
-                .derivatives_2d(g, &self.keys)?
+            op.derivatives_2d(g, &self.keys)?
                 .into_iter()
                 .map(flat)
                 .collect()
         } else {
             let orders: Vec<usize> = self.keys.iter().map(|&d| order_1d(d)).collect();
-            self.op.derivatives_1d(flat(g), &orders)?
+            op.derivatives_1d(flat(g), &orders)?
         };
         let mut f = Fields::new(what);
         for (d, t) in self.keys.iter().zip(out) {
@@ -89,17 +166,31 @@ impl Engine for Conv {
     }
 
     fn derivatives(&self, net: &Net<'_>) -> Result<Derivs> {
-        let (g, p) = net.fields();
+        let (g, p, inside) = match &self.halo {
+            Some(h) => {
+                let (g, p) = Net {
+                    coords: &h.coords,
+                    shape: h.shape,
+                    ..*net
+                }
+                .fields();
+                (g, p, h.reach)
+            }
+            None => {
+                let (g, p) = net.fields();
+                (g, p, self.margin)
+            }
+        };
         let mut pd = if self.p.iter().any(|&d| d != Deriv2::U) {
-            self.apply(p.clone(), &self.p, "p")?
+            self.apply(&self.op, p.clone(), &self.p, "p")?
         } else {
             Fields::new("p")
         };
         // The parameter enters the residual pointwise: its value is the network's, not mollified.
-        pd.insert(Deriv2::U, flat(crop(p, self.margin)));
+        pd.insert(Deriv2::U, flat(crop(p, inside)));
         Ok(Derivs {
             u_data: None,
-            u: self.apply(g, &self.u, "u")?,
+            u: self.apply(&self.op, g, &self.u, "u")?,
             p: pd,
         })
     }
@@ -118,6 +209,11 @@ impl Engine for Conv {
             f.insert(Deriv2::U, flat(crop(field, self.margin)));
             return Ok(f);
         }
-        self.apply(field, keys, "a known field")
+        self.apply(
+            self.data_op.as_ref().unwrap_or(&self.op),
+            field,
+            keys,
+            "a known field",
+        )
     }
 }

@@ -38,6 +38,12 @@ pub enum Boundary {
     /// Wrap around: the field is one period of a periodic one (the grid holds each point of
     /// the period once, the right end not repeating the left). Exact on periodic data.
     Periodic,
+    /// Evaluate the network beyond the edge: a network's g is a function of the coordinates,
+    /// so the kernel's halo is g itself there and no padding rule biases the edge. Whole-grid
+    /// outputs; training only (data fields, which have no halo, are extended as under
+    /// `Extrapolate`). To the operator the field arrives already extended: it is used as under
+    /// `Valid`.
+    Network,
 }
 
 impl std::fmt::Display for Boundary {
@@ -47,6 +53,7 @@ impl std::fmt::Display for Boundary {
             Self::Reflect => "reflect",
             Self::Extrapolate => "extrapolate",
             Self::Periodic => "periodic",
+            Self::Network => "network",
         })
     }
 }
@@ -59,8 +66,9 @@ impl std::str::FromStr for Boundary {
             "reflect" => Ok(Self::Reflect),
             "extrapolate" => Ok(Self::Extrapolate),
             "periodic" | "wrap" => Ok(Self::Periodic),
+            "network" => Ok(Self::Network),
             _ => Err(Error::Invalid(format!(
-                "unknown boundary policy '{s}' (expected valid, reflect, extrapolate or periodic)"
+                "unknown boundary policy '{s}' (expected valid, reflect, extrapolate, periodic or network)"
             ))),
         }
     }
@@ -720,13 +728,15 @@ impl Mollifier {
         &self.device
     }
 
-    /// Points dropped on each side under [`Boundary::Valid`] for these 1D orders (0 otherwise).
+    /// Points dropped on each side under [`Boundary::Valid`] (and [`Boundary::Network`], whose
+    /// input carries them as a halo) for these 1D orders.
     pub fn margin_1d(&self, orders: &[usize]) -> Result<usize> {
         let plans = self.plans_1d(orders)?;
         Ok(self.reach(&plans)[1])
     }
 
-    /// Points dropped on each side [y, x] under [`Boundary::Valid`] for these 2D derivatives.
+    /// Points dropped on each side [y, x] under [`Boundary::Valid`] (and [`Boundary::Network`])
+    /// for these 2D derivatives.
     pub fn margin_2d(&self, derivs: &[Deriv2]) -> Result<[usize; 2]> {
         let plans = self.plans_2d(derivs)?;
         Ok(self.reach(&plans))
@@ -803,7 +813,7 @@ impl Mollifier {
         let [_, _, ny, nx] = g.dims();
         let reach = self.reach(plans);
         let input = match self.config.boundary {
-            Boundary::Valid => {
+            Boundary::Valid | Boundary::Network => {
                 for (axis, &r) in reach.iter().enumerate() {
                     let n = [ny, nx][axis];
                     if n <= 2 * r {
@@ -891,7 +901,7 @@ fn conv(x: Tensor<4>, w: Tensor<4>) -> Tensor<4> {
 fn pad(g: Tensor<4>, reach: [usize; 2], policy: Boundary, size: usize) -> Result<Tensor<4>> {
     let [_, _, ny, nx] = g.dims();
     match policy {
-        Boundary::Valid => Ok(g),
+        Boundary::Valid | Boundary::Network => Ok(g),
         Boundary::Reflect => {
             if reach[0] >= ny || reach[1] >= nx {
                 return Err(Error::KernelTooWide {

@@ -200,8 +200,8 @@ pub struct MollifierSettings {
     /// Kernel size.
     pub size: KernelSize,
     /// Policy at the edge of the grid; unset, the data's own: `periodic` for a periodic
-    /// dataset (chromatin's square), else `valid` (the paper's). A run's saved config holds
-    /// the policy it used.
+    /// dataset (chromatin's square), else `network` (the network's own halo). A run's saved
+    /// config holds the policy it used.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub boundary: Option<Boundary>,
     /// Kernel construction in 2D.

