@@ -34,7 +34,8 @@ enum Part {
     Noise,
     /// Langevin forcing-noise (σ) sweep.
     Sigma,
-    /// Mollifier kernel-size sweep at the table's noise (the paper's support ablation, B.1.3).
+    /// Mollifier kernel-size sweep at the table's noise (the paper's support ablation, B.1.3),
+    /// and the paper's boundary policy against the default.
     Kernel,
     /// Cost vs depth.
     Depth,
@@ -55,6 +56,8 @@ struct Cell {
     noise: f64,
     sigma: Option<f64>,
     kernel_size: Option<usize>,
+    #[serde(default)]
+    boundary: Option<String>,
     order: usize,
     depth: usize,
     grid: String,
@@ -94,6 +97,7 @@ impl Cell {
             noise: job.data.noise,
             sigma: job.sigma,
             kernel_size: s.kernel_size,
+            boundary: s.boundary.clone(),
             order,
             depth: job.depth,
             grid: ds

@@ -103,6 +103,9 @@ pub(crate) struct Summary {
     pub(crate) kernel: String,
     /// Absent where `auto` was never resolved (a run that failed before it started).
     pub(crate) kernel_size: Option<usize>,
+    /// The mollifier's boundary policy as resolved (absent before a run resolves it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) boundary: Option<String>,
     pub(crate) steps: usize,
     pub(crate) status: String,
     pub(crate) loss: f64,
@@ -508,6 +511,7 @@ impl Summary {
                 KernelSize::Points(n) => Some(n),
                 KernelSize::Auto => None,
             },
+            boundary: c.mollifier.boundary.map(|b| b.to_string()),
             steps: 0,
             status,
             loss: f64::NAN,

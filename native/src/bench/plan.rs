@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
+use mollify_core::Boundary;
 use mollify_core::engine::EngineKind;
 use mollify_core::model::Arch;
 use mollify_core::problems::Size;
@@ -36,6 +37,8 @@ pub(super) struct Preset {
     pub(super) sigma: &'static [f64],
     /// Kernel sizes of the mollifier's kernel-size sweep (on the noise-swept 2D problems).
     pub(super) kernel_sizes: &'static [usize],
+    /// Boundary policies run beside the default at the default kernel size (same problems).
+    pub(super) boundaries: &'static [Boundary],
     /// Wall-clock budget per cell: a cell that would take longer stops there and says so.
     pub(super) budget: f64,
     /// Steps of each cost-sweep point (enough for a steady per-step time).
@@ -65,6 +68,8 @@ pub(super) fn preset(name: &str) -> Result<Preset, CliError> {
         noise_engines: &SWEEP_ENGINES,
         sigma: &[0.1, 0.25, 0.5, 1.0],
         kernel_sizes: &[5, 7, 17],
+        // The paper's: what the default `network` halo is measured against.
+        boundaries: &[Boundary::Valid],
         budget: 200.0,
         sweep_steps: 6,
         sweep_depths: [7, 11, 15],
@@ -98,6 +103,8 @@ pub(super) struct Job {
     pub(super) sigma: Option<f64>,
     /// The mollifier's kernel size, where not the default.
     pub(super) kernel_size: Option<usize>,
+    /// The mollifier's boundary policy, where not the data's default.
+    pub(super) boundary: Option<Boundary>,
     pub(super) arch: Arch,
     pub(super) engine: EngineKind,
     pub(super) seed: u64,
@@ -159,6 +166,7 @@ impl Plan<'_> {
             data,
             sigma,
             kernel_size: None,
+            boundary: None,
             arch,
             engine,
             seed,
@@ -238,14 +246,18 @@ impl Plan<'_> {
         jobs
     }
 
-    /// The mollifier at other kernel sizes than the default, at the table's noise.
+    /// The mollifier at other kernel sizes than the default, and with other boundary policies
+    /// at the default size, at the table's noise.
     pub(super) fn kernel(&self, problem: &str) -> Vec<Job> {
         let mut jobs = Vec::new();
         if !self.engines.contains(&EngineKind::Mollifier) {
             return jobs;
         }
+        let variants = (self.preset.kernel_sizes.iter())
+            .map(|&k| (Some(k), None, format!("k{k}")))
+            .chain((self.preset.boundaries.iter()).map(|&b| (None, Some(b), b.to_string())));
         for seed in 0..self.seeds {
-            for &size in self.preset.kernel_sizes {
+            for (size, boundary, name) in variants.clone() {
                 let data = self.data(problem, None, self.preset.table_noise, seed);
                 let mut job = self.job(
                     Part::Kernel,
@@ -257,8 +269,9 @@ impl Plan<'_> {
                     self.preset.depth,
                     self.preset.steps,
                 );
-                job.kernel_size = Some(size);
-                job.dir.set_file_name(format!("{problem}-k{size}-s{seed}"));
+                job.kernel_size = size;
+                job.boundary = boundary;
+                job.dir.set_file_name(format!("{problem}-{name}-s{seed}"));
                 jobs.push(job);
             }
         }
@@ -329,6 +342,9 @@ impl Plan<'_> {
         config.data = job.data.clone();
         if let Some(k) = job.kernel_size {
             config.mollifier.size = mollify_core::train::KernelSize::Points(k);
+        }
+        if job.boundary.is_some() {
+            config.mollifier.boundary = job.boundary;
         }
         config
     }

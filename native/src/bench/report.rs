@@ -295,8 +295,8 @@ fn sweeps(md: &mut String, cells: &[Cell], plots: &Path, rel: &str) -> Result<()
     Ok(())
 }
 
-/// The mollifier's correlations against its kernel size (the table's cells at the default
-/// size included).
+/// The mollifier's correlations against its kernel size and boundary policy (the table's
+/// cells at the defaults included).
 fn kernels(md: &mut String, cells: &[Cell]) {
     let swept: Vec<&Cell> = cells.iter().filter(|c| c.part == Part::Kernel).collect();
     for problem in unique(swept.iter().map(|c| c.problem.clone())) {
@@ -313,20 +313,25 @@ fn kernels(md: &mut String, cells: &[Cell]) {
             .iter()
             .find_map(|c| c.intermediate.clone())
             .unwrap_or_else(|| "∂u".into());
-        let mut sizes = unique(rows.iter().filter_map(|c| c.kernel_size));
-        sizes.sort_unstable();
+        let mut settings = unique(rows.iter().map(|c| (c.boundary.clone(), c.kernel_size)));
+        settings.sort();
         let _ = writeln!(
             md,
-            "## {problem}: the mollifier's kernel size (observation noise {} %)\n\n| kernel size (points) | {} | {symbol} corr | separable estimate corr |\n|---|---|---|---|",
+            "## {problem}: the mollifier's kernel size and boundary policy (observation noise {} %)\n\n| boundary | kernel size (points) | {} | {symbol} corr | separable estimate corr |\n|---|---|---|---|---|",
             rows.first().map_or(0.0, |c| 100.0 * c.noise),
             corr_name(&problem)
         );
-        for k in sizes {
-            let at: Vec<&&Cell> = rows.iter().filter(|c| c.kernel_size == Some(k)).collect();
+        for (boundary, size) in settings {
+            let at: Vec<&&Cell> = rows
+                .iter()
+                .filter(|c| c.boundary == boundary && c.kernel_size == size)
+                .collect();
             let col = |m: Metric| pm(stats(at.iter().map(|c| value(c, m))), 3);
             let _ = writeln!(
                 md,
-                "| {k} | {} | {} | {} |",
+                "| {} | {} | {} | {} | {} |",
+                boundary.as_deref().unwrap_or("–"),
+                size.map_or("–".into(), |k| k.to_string()),
                 col(Metric::Corr),
                 col(Metric::Intermediate),
                 col(Metric::Separable)
@@ -397,10 +402,11 @@ pub(super) fn write(
              correlation): the engine's derivative of the solution that the residual hinges on, \
              against the clean solution's (second-order central differences). Every engine is \
              scored on the same points: the *interior* leaves out the kernel's half-width at \
-             each edge (where the mollifier's Valid boundary defines no u) and, in 2D, 20 % of \
+             each edge (where the paper's Valid boundary defines no u) and, in 2D, 20 % of \
              each axis (next to the Dirichlet edge data and residual barely constrain the \
              parameter, for every engine alike); whole-domain scores (half-width only) are in \
-             results.csv.\n\n",
+             results.csv. The mollifier's boundary policy is `network` (the network evaluated \
+             on a halo around the grid) except on periodic data (`periodic`).\n\n",
         );
         table2(&mut md, cells, ctx);
         sweeps(&mut md, cells, &plots, &rel)?;
