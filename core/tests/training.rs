@@ -5,7 +5,7 @@ use burn::tensor::{Device, Tensor, TensorData};
 use futures_lite::future::block_on;
 use std::collections::BTreeSet;
 
-use mollify_core::engine::{self, EngineKind, Net, Request, Setup};
+use mollify_core::engine::{self, Engine, EngineKind, Net, Request, Setup};
 use mollify_core::model::{Arch, PinnConfig};
 use mollify_core::numerics::jet::{Jet, JetLayout};
 use mollify_core::problems::{Observation, Size, chromatin, heat, langevin, ode};
@@ -89,7 +89,8 @@ fn engines_agree_on_the_laplacian_of_a_smooth_network() {
 
 /// `Boundary::Network` evaluates the network on a halo around the grid: on grid G it must give
 /// exactly what `Valid` gives on G extended by the kernel's reach (same network, same physical
-/// coordinates), with the parameter read on G itself — in 2D and 1D.
+/// coordinates), with the parameter read on G itself, and extend data fields (no halo) as
+/// `Extrapolate` does — in 2D and 1D.
 #[test]
 fn the_network_boundary_is_valid_on_the_grid_extended_by_the_halo() {
     let device = Device::flex();
@@ -154,15 +155,26 @@ fn the_network_boundary_is_valid_on_the_grid_extended_by_the_halo() {
                 shape: grid.shape_2d(),
                 scale: (2.0, 0.5),
             };
-            (engine.margin(), engine.derivatives(&net).unwrap())
+            let d = engine.derivatives(&net).unwrap();
+            (engine, d)
         };
-        let (reach, _) = derivs(&grid(0), Boundary::Valid);
-        let r = reach[1];
+        let r = derivs(&grid(0), Boundary::Valid).0.margin()[1];
         assert!(r >= size / 2);
-        let (margin, halo) = derivs(&grid(0), Boundary::Network);
+        let (engine, halo) = derivs(&grid(0), Boundary::Network);
         let (_, wide) = derivs(&grid(r), Boundary::Valid);
-        assert_eq!(margin, [0, 0], "the whole grid has u");
-        for (field, a, b) in [("u", &halo.u, &wide.u), ("p", &halo.p, &wide.p)] {
+        assert_eq!(engine.margin(), [0, 0], "the whole grid has u");
+        // Data fields have no halo: they are extended as under Extrapolate.
+        let values: Vec<f64> = (0..n.pow(dims as u32))
+            .map(|p| (0.3 * p as f64).sin())
+            .collect();
+        let known = |e: &dyn Engine| e.known(&values, &request.u, &|_| None).unwrap();
+        let data = known(engine.as_ref());
+        let extrapolated = known(derivs(&grid(0), Boundary::Extrapolate).0.as_ref());
+        for (field, a, b) in [
+            ("u", &halo.u, &wide.u),
+            ("p", &halo.p, &wide.p),
+            ("a known field", &data, &extrapolated),
+        ] {
             for (d, t) in a.iter() {
                 let (x, y) = (read(t), read(b.get(d).unwrap()));
                 assert_eq!(x.len(), n.pow(dims as u32), "{field} {d:?} covers the grid");
