@@ -416,8 +416,9 @@ pub fn App() -> Html {
                       panels compute them differently. Watch which one recovers the hidden field \
                       (right: the truth) and its derivatives, and how fast. The panels race for \
                       equal time, so compare their step counters too: on the heat problem at 5 % \
-                      noise and equal steps, autodiff's ∇²T is the closer one (measured: mollify's \
-                      docs/results.md), while the mollifier takes about four steps to its one."}
+                      noise and equal steps the two ∇²T are equally close, within the spread over \
+                      seeds (measured: mollify's docs/results.md), while the mollifier takes about \
+                      four steps to its one."}
                 </p>
             </header>
             if view.0.controls { {lessons} }
