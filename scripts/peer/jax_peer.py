@@ -244,6 +244,8 @@ def mollify_cell(binary, problem, engine, n, depth, width, steps, warm):
             binary, "train", "--data", problem, "-q", "--engine", engine, "--depth", str(depth),
             "--width", str(width), "--steps", str(warm + steps), "--noise", str(NOISE),
             "--kernel-size", str(KERNEL), "--out", os.path.join(tmp, "run"),
+            # The peer's boundaries: mollify's heat default is the network halo, the peer crops.
+            "--boundary", "periodic" if problem == "chromatin" else "valid",
         ]
         done = subprocess.run(cmd, capture_output=True, text=True)
         if done.returncode != 0:
