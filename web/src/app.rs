@@ -417,8 +417,8 @@ pub fn App() -> Html {
                       (right: the truth) and its derivatives, and how fast. The panels race for \
                       equal time, so compare their step counters too: on the heat problem at 5 % \
                       noise and equal steps the two ∇²T are equally close, within the spread over \
-                      seeds (measured: mollify's docs/results.md), while the mollifier takes about \
-                      four steps to its one."}
+                      seeds (measured: mollify's docs/results.md), while the mollifier takes three \
+                      to four steps to its one."}
                 </p>
             </header>
             if view.0.controls { {lessons} }
