@@ -135,19 +135,7 @@ fn the_network_boundary_is_valid_on_the_grid_extended_by_the_halo() {
                 device: &device,
             };
             let engine = engine::build(EngineKind::Mollifier, &setup).unwrap();
-            let mut columns = vec![grid.x()];
-            columns.extend(grid.y());
-            let nx = grid.x().n;
-            let coords: Vec<Tensor<2>> = columns
-                .iter()
-                .enumerate()
-                .map(|(k, a)| {
-                    let v: Vec<f64> = (0..grid.len())
-                        .map(|p| a.coord(if k == 0 { p % nx } else { p / nx }))
-                        .collect();
-                    Tensor::from_data(TensorData::new(v, [grid.len(), 1]), &device)
-                })
-                .collect();
+            let coords = engine::coordinates(grid, [0, 0], &device);
             let net = Net {
                 model: &model,
                 coords: &coords,

@@ -23,7 +23,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use burn::tensor::{Device, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 
-use crate::data::grid::Grid;
+use crate::data::grid::{Axis, Grid};
 use crate::error::{Error, Result};
 use crate::model::Network;
 use crate::numerics::mollifier::{Deriv2, MollifierConfig};
@@ -301,6 +301,27 @@ pub fn build(kind: EngineKind, setup: &Setup<'_>) -> Result<Box<dyn Engine>> {
         });
     }
     Ok(engine)
+}
+
+/// Physical coordinates of the points of `grid` extended by `halo` [y, x] points on each side
+/// (1D: [0, r]), [N, 1] each, x first and varying fastest (C order): what [`Net`] evaluates.
+pub fn coordinates(grid: &Grid, halo: [usize; 2], device: &Device) -> Vec<Tensor<2>> {
+    let [ny, nx] = grid.shape_2d();
+    let shape = [ny + 2 * halo[0], nx + 2 * halo[1]];
+    let n = shape[0] * shape[1];
+    let at = |a: &Axis, i: usize, r: usize| a.start + a.step * (i as f64 - r as f64);
+    let mut columns: Vec<Vec<f64>> = vec![
+        (0..n)
+            .map(|p| at(grid.x(), p % shape[1], halo[1]))
+            .collect(),
+    ];
+    if let Some(y) = grid.y() {
+        columns.push((0..n).map(|p| at(y, p / shape[1], halo[0])).collect());
+    }
+    columns
+        .into_iter()
+        .map(|v| Tensor::from_data(TensorData::new(v, [n, 1]), device))
+        .collect()
 }
 
 pub(crate) fn tensor1(v: Vec<f64>, device: &Device) -> Tensor<1> {

@@ -6,10 +6,10 @@
 
 use std::collections::BTreeSet;
 
-use burn::tensor::{Device, Tensor, TensorData};
+use burn::tensor::{Device, Tensor};
 
-use super::{Derivs, Engine, Fields, Net, Setup, crop, flat, tensor2};
-use crate::data::grid::{Axis, Grid};
+use super::{Derivs, Engine, Fields, Net, Setup, coordinates, crop, flat, tensor2};
+use crate::data::grid::Grid;
 use crate::error::{Error, Result};
 use crate::numerics::mollifier::{Boundary, Deriv2, Mollifier, MollifierConfig};
 
@@ -27,25 +27,10 @@ impl Halo {
     /// `reach` is [0, r] on a 1D grid.
     fn new(grid: &Grid, reach: [usize; 2], device: &Device) -> Self {
         let [ny, nx] = grid.shape_2d();
-        let shape = [ny + 2 * reach[0], nx + 2 * reach[1]];
-        let at = |a: &Axis, i: usize, r: usize| a.start + a.step * (i as f64 - r as f64);
-        let n = shape[0] * shape[1];
-        let mut columns = vec![
-            (0..n)
-                .map(|p| at(grid.x(), p % shape[1], reach[1]))
-                .collect(),
-        ];
-        if let Some(y) = grid.y() {
-            columns.push((0..n).map(|p| at(y, p / shape[1], reach[0])).collect());
-        }
-        let coords = columns
-            .into_iter()
-            .map(|v: Vec<f64>| Tensor::from_data(TensorData::new(v, [n, 1]), device))
-            .collect();
         Self {
             reach,
-            coords,
-            shape,
+            coords: coordinates(grid, reach, device),
+            shape: [ny + 2 * reach[0], nx + 2 * reach[1]],
         }
     }
 }
@@ -93,12 +78,10 @@ impl Conv {
             [0, op.margin_1d(&orders)?]
         };
         // A halo wider than the grid would make u mostly the network's extrapolation: the
-        // kernel must fit the grid as under Valid.
+        // kernel must fit the grid as under Valid (whose margin `engine::build` checks).
         let shape = setup.shape();
         let fits = |a: usize| shape[a] == 1 || shape[a] > 2 * reach[a];
-        if let (Boundary::Valid | Boundary::Network, Some(axis)) =
-            (config.boundary, (0..2).find(|&a| !fits(a)))
-        {
+        if let (Boundary::Network, Some(axis)) = (config.boundary, (0..2).find(|&a| !fits(a))) {
             return Err(Error::KernelTooWide {
                 size: config.size,
                 support: 2 * reach[axis] + 1,

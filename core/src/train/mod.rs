@@ -14,7 +14,7 @@ pub mod metrics;
 use std::collections::BTreeMap;
 
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
-use burn::tensor::{Device, Tensor, TensorData};
+use burn::tensor::{Device, Tensor};
 use web_time::Instant;
 
 pub use config::{KernelSize, RunConfig};
@@ -207,17 +207,7 @@ impl Trainer {
         // Coordinates: x varies fastest (C order), normalised to [−1, 1] inside the network.
         let mut axes = vec![ds.grid.x().clone()];
         axes.extend(ds.grid.y().cloned());
-        let nx = ds.grid.x().n;
-        let coords: Vec<Tensor<2>> = axes
-            .iter()
-            .enumerate()
-            .map(|(k, a)| {
-                let v: Vec<f64> = (0..ds.grid.len())
-                    .map(|p| a.coord(if k == 0 { p % nx } else { p / nx }))
-                    .collect();
-                Tensor::from_data(TensorData::new(v, [ds.grid.len(), 1]), &device)
-            })
-            .collect();
+        let coords = engine::coordinates(&ds.grid, [0, 0], &device);
         let normalise = axes
             .iter()
             .map(|a| {
