@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The cost comparison with JAX on this machine (#16): every row of docs/peer.md, mollify's
 # dev-profile binary (the one the README builds) beside scripts/peer/jax_peer.py, each cell in
-# its own process, ms/step and peak RSS with ratios. Writes docs/peer.md (≈ 5 min on 2 cores).
+# its own process, ms/step and peak RSS with ratios. Writes docs/peer.md (≈ 7 min on 2 cores).
 # JAX and numpy/scipy (scripts/requirements.txt) go into a virtual environment under
 # ~/.cache/mollify (MOLLIFY_PYENV), created once.
 set -euo pipefail

@@ -265,29 +265,47 @@ def mollify_cell(binary, problem, engine, n, depth, width, steps, warm):
 
 def table(args):
     lines = [
-        "| grid, net, order | engine | mollify ms/step | JAX ms/step | ratio | mollify MiB | JAX MiB |",
-        "|---|---|---|---|---|---|---|",
+        "| grid, net, order | engine | mollify ms/step | JAX ms/step | ratio | ratio per turn "
+        "| mollify MiB | JAX MiB |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     print(lines[0], flush=True)
     print(lines[1], flush=True)
     for n, depth, width, problem, engine in ROWS:
         steps = args.steps if engine == "mollifier" else max(3, args.steps // 5)
-        ours = mollify_cell(args.mollify, problem, engine, n, depth, width, steps, args.warm)
         cmd = [
             sys.executable, __file__, "cell", "--problem", problem, "--engine", engine,
             "--grid", str(n), "--depth", str(depth), "--width", str(width),
             "--steps", str(steps), "--warm", str(args.warm),
         ]
-        done = subprocess.run(cmd, capture_output=True, text=True)
-        if done.returncode != 0:
-            raise SystemExit(f"error: the JAX cell failed: {done.stderr.strip()[-400:]}")
-        peer = json.loads(done.stdout.strip().splitlines()[-1])
-        jax_version = peer["jax"]
+        # Shared and virtual machines drift by tens of percent over minutes: the two sides take
+        # turns, and each reports the median of its repeats' medians.
+        runs = {"ours": [], "peer": []}
+        for _ in range(args.repeats):
+            runs["ours"].append(
+                mollify_cell(args.mollify, problem, engine, n, depth, width, steps, args.warm)
+            )
+            done = subprocess.run(cmd, capture_output=True, text=True)
+            if done.returncode != 0:
+                raise SystemExit(f"error: the JAX cell failed: {done.stderr.strip()[-400:]}")
+            runs["peer"].append(json.loads(done.stdout.strip().splitlines()[-1]))
+        ours, peer = (
+            {
+                "ms_per_step": statistics.median(r["ms_per_step"] for r in rs),
+                "peak_rss_mib": max(r["peak_rss_mib"] for r in rs),
+            }
+            for rs in (runs["ours"], runs["peer"])
+        )
+        jax_version = runs["peer"][0]["jax"]
         ratio = ours["ms_per_step"] / peer["ms_per_step"]
+        turns = sorted(
+            o["ms_per_step"] / p["ms_per_step"] for o, p in zip(runs["ours"], runs["peer"])
+        )
         mem = ours["peak_rss_mib"]
         line = (
             f"| {n}², {depth}×{width}, {ORDER[problem]} ({problem}) | {engine} | "
             f"{ours['ms_per_step']:.1f} | {peer['ms_per_step']:.1f} | {ratio:.2f}× | "
+            f"{turns[0]:.2f}–{turns[-1]:.2f}× | "
             f"{mem:.0f} | {peer['peak_rss_mib']:.0f} |"
         )
         lines.append(line)
@@ -300,9 +318,11 @@ def table(args):
         head = (
             "# mollify against JAX on the same machine\n\n"
             f"Made by `bash scripts/peer.sh` on {cpu} ({os.cpu_count()} cores), JAX {jax_version} "
-            f"on the CPU, mollify's dev-profile binary. ms/step: the median of {args.steps} steps "
+            f"on the CPU, mollify's dev-profile binary. ms/step: the median over {args.repeats} "
+            f"alternating runs of each side of the median of {args.steps} steps "
             f"(recursive: {max(3, args.steps // 5)}) after {args.warm} warm-up steps, one Adam step "
-            "including the weight gradient and the loss readback. Memory: each side's process peak "
+            "including the weight gradient and the loss readback; *ratio per turn*: the least and "
+            "greatest ratio within one turn's pair, the spread this machine's drift leaves. Memory: each side's process peak "
             f"RSS (the same counter). Kernel {KERNEL} points, noise {NOISE:.0%}, "
             "chromatin periodic, heat valid (cropped).\n\n"
         )
@@ -325,6 +345,7 @@ def main():
     t.add_argument("--mollify", required=True, help="the mollify binary")
     t.add_argument("--steps", type=int, default=20)
     t.add_argument("--warm", type=int, default=3)
+    t.add_argument("--repeats", type=int, default=3, help="alternating runs per cell and side")
     t.add_argument("--out")
     a = ap.parse_args()
     if a.cmd == "cell":
