@@ -24,7 +24,7 @@ fn a_saved_configuration_loads_back_identical() {
     c.data.size = Size::Paper;
     c.model.activation = Activation::Sin;
     c.mollifier.family = KernelFamily::Poly4;
-    c.mollifier.size = KernelSize::Points(15);
+    c.mollifier.size = Some(KernelSize::Points(15));
     c.mollifier.boundary = Some(Boundary::Reflect);
     c.optimizer.beta2 = 0.99;
     c.schedule.warmup = 10;
@@ -32,7 +32,7 @@ fn a_saved_configuration_loads_back_identical() {
     println!("{text}");
     assert_eq!(RunConfig::from_toml(&text).unwrap(), c);
     // Auto sizes survive too.
-    c.mollifier.size = KernelSize::Auto;
+    c.mollifier.size = Some(KernelSize::Auto);
     assert_eq!(RunConfig::from_toml(&c.to_toml().unwrap()).unwrap(), c);
 }
 
@@ -44,7 +44,7 @@ fn a_partial_file_takes_defaults_and_typos_are_refused() {
     .unwrap();
     assert_eq!(c.engine, EngineKind::Taylor);
     assert_eq!(c.schedule.steps, 5);
-    assert_eq!(c.mollifier.size, KernelSize::Auto);
+    assert_eq!(c.mollifier.size, Some(KernelSize::Auto));
     assert_eq!(c.model, RunConfig::new().model);
     let err = RunConfig::from_toml("[schedule]\nstep = 5\n").unwrap_err();
     assert!(err.to_string().contains("unknown field `step`"), "{err}");

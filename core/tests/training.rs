@@ -180,6 +180,71 @@ fn the_network_boundary_is_valid_on_the_grid_extended_by_the_halo() {
     }
 }
 
+/// A known field whose exact derivatives the problem gives (φ_w on chromatin's periodic square)
+/// reaches the mollifier's residual as those, value and derivatives unsmoothed and cropped to
+/// the evaluation points; without them it is smoothed by the kernel.
+#[test]
+fn the_mollifier_takes_a_known_fields_exact_derivatives_where_they_exist() {
+    let device = Device::flex();
+    let n = 20;
+    let axis = |name: &str| Axis {
+        name: name.into(),
+        n,
+        start: 0.0,
+        step: 0.1,
+    };
+    let grid = Grid::d2(axis("y"), axis("x"));
+    let request = Request::new([Deriv2::Laplacian], []);
+    let keys: BTreeSet<Deriv2> = [Deriv2::U, Deriv2::Laplacian].into();
+    let values: Vec<f64> = (0..n * n).map(|p| (0.7 * p as f64).sin()).collect();
+    // Not the Laplacian of `values`: only its passing through unchanged is checked.
+    let lap: Vec<f64> = (0..n * n).map(|p| p as f64).collect();
+    let exact = |d: Deriv2| (d == Deriv2::Laplacian).then(|| lap.clone());
+    for boundary in [Boundary::Periodic, Boundary::Valid] {
+        let setup = Setup {
+            grid: &grid,
+            request: &request,
+            known: &keys,
+            mollifier: MollifierConfig {
+                size: 5,
+                boundary,
+                ..MollifierConfig::default()
+            },
+            device: &device,
+        };
+        let engine = engine::build(EngineKind::Mollifier, &setup).unwrap();
+        let [my, mx] = engine.margin();
+        let inner = |v: &[f64]| -> Vec<f64> {
+            (my..n - my)
+                .flat_map(|i| (mx..n - mx).map(move |j| i * n + j))
+                .map(|p| v[p])
+                .collect()
+        };
+        let given = engine.known(&values, &keys, &exact).unwrap();
+        for (d, want) in [
+            (Deriv2::U, inner(&values)),
+            (Deriv2::Laplacian, inner(&lap)),
+        ] {
+            let got = read(given.get(d).unwrap());
+            assert_eq!(got.len(), want.len(), "{boundary:?} {d:?}");
+            for (a, b) in got.iter().zip(&want) {
+                let tol = 1e-6 * b.abs().max(1.0);
+                assert!((a - b).abs() <= tol, "{boundary:?} {d:?}: {a} vs {b}");
+            }
+        }
+        let smoothed = engine.known(&values, &keys, &|_| None).unwrap();
+        let u = read(smoothed.get(Deriv2::U).unwrap());
+        let off = u
+            .iter()
+            .zip(inner(&values))
+            .fold(0.0f64, |m, (a, b)| m.max((a - b).abs()));
+        assert!(
+            off > 0.1,
+            "{boundary:?}: smoothing changed the value by only {off}"
+        );
+    }
+}
+
 fn datasets() -> Vec<Dataset> {
     let obs = Observation::default();
     vec![

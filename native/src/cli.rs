@@ -164,16 +164,17 @@ pub(crate) struct RunArgs {
     /// Kernel family of the mollifier [default: bump].
     #[arg(long, value_parser = core::<KernelFamily>())]
     pub(crate) kernel: Option<KernelFamily>,
-    /// Kernel size in grid points (odd), or `auto` (chosen from the data's noise) [default: 11].
+    /// Kernel size in grid points (odd), or `auto` (chosen from the data's noise) [default: the
+    /// problem's: 5 for chromatin, 11 otherwise].
     #[arg(long = "kernel-size")]
     pub(crate) kernel_size: Option<KernelSize>,
     /// Mollifier boundary policy [default: periodic for periodic data (chromatin), else network].
     #[arg(long, value_parser = core::<Boundary>())]
     pub(crate) boundary: Option<Boundary>,
     /// Take every derivative of a third- or fourth-order residual from the one field g∗φ∗φ
-    /// (off: orders ≤ 2 from g∗φ, the better measured on sharp data at small kernels).
-    #[arg(long = "one-field")]
-    pub(crate) one_field: bool,
+    /// (`--one-field false`: orders ≤ 2 from g∗φ) [default: true].
+    #[arg(long = "one-field", num_args = 0..=1, default_missing_value = "true")]
+    pub(crate) one_field: Option<bool>,
     /// Adam steps [default: 2000].
     #[arg(long)]
     pub(crate) steps: Option<usize>,

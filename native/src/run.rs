@@ -58,13 +58,13 @@ pub(crate) fn resolve(
     set(&mut c.model.width, &args.width);
     set(&mut c.model.seed, &args.seed);
     set(&mut c.mollifier.family, &args.kernel);
-    set(&mut c.mollifier.size, &args.kernel_size);
+    if args.kernel_size.is_some() {
+        c.mollifier.size = args.kernel_size;
+    }
     if args.boundary.is_some() {
         c.mollifier.boundary = args.boundary;
     }
-    if args.one_field {
-        c.mollifier.one_field = true;
-    }
+    set(&mut c.mollifier.one_field, &args.one_field);
     set(&mut c.loss.pde_weight, &args.pde_weight);
     set(&mut c.optimizer.lr, &args.lr);
     set(&mut c.schedule.steps, &args.steps);
@@ -508,8 +508,8 @@ impl Summary {
             arch: c.model.arch.name().into(),
             kernel: c.mollifier.family.to_string(),
             kernel_size: match c.mollifier.size {
-                KernelSize::Points(n) => Some(n),
-                KernelSize::Auto => None,
+                Some(KernelSize::Points(n)) => Some(n),
+                _ => None,
             },
             boundary: c.mollifier.boundary.map(|b| b.to_string()),
             steps: 0,

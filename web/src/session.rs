@@ -174,7 +174,7 @@ impl Session {
         let mut panels = Vec::new();
         for engine in engines {
             let mut config = settings.run_config(engine);
-            config.mollifier.size = KernelSize::Points(kernel_size);
+            config.mollifier.size = Some(KernelSize::Points(kernel_size));
             let trainer = Trainer::new(&ds, config, &self.backend.device)
                 .map_err(|e| format!("{}: {e}", engine.name()))?;
             panels.push(Panel {

@@ -224,7 +224,7 @@ impl Settings {
             ..DataConfig::default()
         };
         c.mollifier.family = self.kernel;
-        c.mollifier.size = self.kernel_size;
+        c.mollifier.size = Some(self.kernel_size);
         c
     }
 
@@ -237,7 +237,12 @@ impl Settings {
             noise: c.data.noise,
             fraction: c.data.fraction,
             kernel: c.mollifier.family,
-            kernel_size: c.mollifier.size,
+            // Unset: the problem's own, as the trainer would choose.
+            kernel_size: c.mollifier.size.unwrap_or_else(|| {
+                KernelSize::Points(
+                    problems::builtin(&c.data.source).map_or(11, |p| p.kernel_size()),
+                )
+            }),
             arch: c.model.arch,
             seed: c.model.seed,
             fd,

@@ -362,6 +362,31 @@ pub(crate) fn flat(t: Tensor<2>) -> Tensor<1> {
     t.reshape([n])
 }
 
+/// A known field's exact derivatives where the problem gives every one asked for (φ_w on
+/// chromatin's periodic square: spectral), on the grid's points less `margin`; `None` where
+/// one is missing. The engines that differentiate data (mollifier, fd) use these before their
+/// own operator, as the autodiff engines must, so on such data the engines differ only in how
+/// they differentiate the network.
+fn exact_known(
+    values: &[f64],
+    keys: &BTreeSet<Deriv2>,
+    exact: &dyn Fn(Deriv2) -> Option<Vec<f64>>,
+    shape: [usize; 2],
+    margin: [usize; 2],
+    device: &Device,
+) -> Option<Fields> {
+    let mut f = Fields::new("a known field");
+    for &d in keys {
+        let v = if d == Deriv2::U {
+            values.to_vec()
+        } else {
+            exact(d)?
+        };
+        f.insert(d, flat(crop(tensor2(&v, shape, device), margin)));
+    }
+    Some(f)
+}
+
 /// Values of a known field on full-grid evaluation points, other derivatives from `exact`
 /// (the engines that differentiate the network, not data).
 fn known_exact(

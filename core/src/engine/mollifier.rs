@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 
 use burn::tensor::{Device, Tensor};
 
-use super::{Derivs, Engine, Fields, Net, Setup, coordinates, crop, flat, tensor2};
+use super::{Derivs, Engine, Fields, Net, Setup, coordinates, crop, exact_known, flat, tensor2};
 use crate::data::grid::Grid;
 use crate::error::{Error, Result};
 use crate::numerics::mollifier::{Boundary, Deriv2, Mollifier, MollifierConfig};
@@ -182,9 +182,13 @@ impl Engine for Conv {
         &self,
         values: &[f64],
         keys: &BTreeSet<Deriv2>,
-        _exact: &dyn Fn(Deriv2) -> Option<Vec<f64>>,
+        exact: &dyn Fn(Deriv2) -> Option<Vec<f64>>,
     ) -> Result<Fields> {
-        let field = tensor2(values, self.shape, self.op.device());
+        let device = self.op.device();
+        if let Some(f) = exact_known(values, keys, exact, self.shape, self.margin, device) {
+            return Ok(f);
+        }
+        let field = tensor2(values, self.shape, device);
         // A field asked only for its values is used as given (a source term); one asked for
         // derivatives is mollified whole, value included, so the residual sees one smooth field.
         if keys.iter().all(|&d| d == Deriv2::U) {

@@ -151,8 +151,9 @@ pub struct MollifierConfig {
     #[serde(default)]
     pub accuracy: Accuracy,
     /// Every derivative of a request that holds an order ≥ 3 from the one field g∗φ∗φ (see
-    /// [`one_field`]); off, orders ≤ 2 are of g∗φ (measured better on sharp data at small
-    /// kernels, though the residual then relates two fields).
+    /// [`one_field`]); off, orders ≤ 2 are of g∗φ (the residual then relates two fields; for
+    /// the derivatives of sharp data at small kernels, off measured the more accurate).
+    /// Training turns it on (see `MollifierSettings`).
     #[serde(default)]
     pub one_field: bool,
 }

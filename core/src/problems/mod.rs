@@ -19,7 +19,7 @@ use crate::data::dataset::{Dataset, Role};
 use crate::data::grid::Grid;
 use crate::engine::{Fields, Request};
 use crate::error::{Error, Result};
-use crate::numerics::mollifier::Deriv2;
+use crate::numerics::mollifier::{Deriv2, MollifierConfig};
 
 pub mod chromatin;
 pub mod heat;
@@ -271,11 +271,17 @@ pub trait Problem: std::fmt::Debug + Send + Sync {
             self.name()
         )))
     }
-    /// Exact derivative `d` of the known field `field` (C order on `grid`), for the engines that
-    /// differentiate the network but not data (autodiff). `None`: not available.
+    /// Exact derivative `d` of the known field `field` (C order on `grid`): what the autodiff
+    /// engines differentiate known fields by, and the mollifier too where it exists (its own
+    /// smoothing of a sharp known field would bias the residual against u's derivatives, which
+    /// are those of a field fitted to the data). `None`: not available.
     fn exact_known(&self, field: &str, values: &[f64], grid: &Grid, d: Deriv2) -> Option<Vec<f64>> {
         let _ = (field, values, grid, d);
         None
+    }
+    /// The mollifier's kernel size, in points, when a run names none.
+    fn kernel_size(&self) -> usize {
+        MollifierConfig::default().size
     }
     /// Highest derivative order of the residual (what a kernel family must supply).
     fn order(&self) -> usize {

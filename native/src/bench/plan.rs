@@ -341,7 +341,7 @@ impl Plan<'_> {
         config.backend = self.backend;
         config.data = job.data.clone();
         if let Some(k) = job.kernel_size {
-            config.mollifier.size = mollify_core::train::KernelSize::Points(k);
+            config.mollifier.size = Some(mollify_core::train::KernelSize::Points(k));
         }
         if job.boundary.is_some() {
             config.mollifier.boundary = job.boundary;

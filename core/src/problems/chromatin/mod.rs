@@ -470,6 +470,12 @@ impl Problem for Chromatin {
         // Γ̂ = (φ_h − ½∇²μ_d)/φ_e.
         true
     }
+    /// The droplets' interfaces are a few points wide, and u = g∗φ∗φ (one field, fourth order)
+    /// spans twice the kernel: at 5 % noise, 500 steps and 5 seeds the Γ correlation is
+    /// 0.843 ± 0.043 with 5 points, 0.83 with 7 (3 seeds), 0.22 with 11 and ≈ 0 with 3.
+    fn kernel_size(&self) -> usize {
+        5
+    }
     fn residual_scale(&self, _ds: &Dataset, observed: &[f64], spread: f64) -> Result<f64> {
         Ok(2.0 * spread.max(super::rms(observed)))
     }
