@@ -364,9 +364,8 @@ pub(crate) fn flat(t: Tensor<2>) -> Tensor<1> {
 
 /// A known field's exact derivatives where the problem gives every one asked for (φ_w on
 /// chromatin's periodic square: spectral), on the grid's points less `margin`; `None` where
-/// one is missing. The engines that differentiate data (mollifier, fd) use these before their
-/// own operator, as the autodiff engines must, so on such data the engines differ only in how
-/// they differentiate the network.
+/// one is missing. The mollifier takes these before smoothing a known field (see
+/// [`crate::problems::Problem::exact_known`]); the autodiff engines have nothing else.
 fn exact_known(
     values: &[f64],
     keys: &BTreeSet<Deriv2>,
@@ -387,8 +386,8 @@ fn exact_known(
     Some(f)
 }
 
-/// Values of a known field on full-grid evaluation points, other derivatives from `exact`
-/// (the engines that differentiate the network, not data).
+/// [`exact_known`] on full-grid evaluation points for the engines that differentiate the
+/// network, not data: a missing derivative is an error.
 fn known_exact(
     values: &[f64],
     keys: &BTreeSet<Deriv2>,
@@ -396,19 +395,12 @@ fn known_exact(
     engine: EngineKind,
     device: &Device,
 ) -> Result<Fields> {
-    let mut f = Fields::new("a known field");
-    for &d in keys {
-        let v = if d == Deriv2::U {
-            values.to_vec()
-        } else {
-            exact(d).ok_or_else(|| {
-                Error::Invalid(format!(
-                    "the {} engine differentiates the network, not data: this problem gives no exact {d:?} of its known field (use the mollifier or fd engine)",
-                    engine.name()
-                ))
-            })?
-        };
-        f.insert(d, tensor1(v, device));
-    }
-    Ok(f)
+    exact_known(values, keys, exact, [1, values.len()], [0, 0], device).ok_or_else(|| {
+        let missing = keys.iter().find(|&&d| d != Deriv2::U && exact(d).is_none());
+        Error::Invalid(format!(
+            "the {} engine differentiates the network, not data: this problem gives no exact {:?} of its known field (use the mollifier or fd engine)",
+            engine.name(),
+            missing.copied().unwrap_or(Deriv2::U)
+        ))
+    })
 }
