@@ -364,8 +364,9 @@ pub(crate) fn flat(t: Tensor<2>) -> Tensor<1> {
 
 /// A known field's exact derivatives where the problem gives every one asked for (φ_w on
 /// chromatin's periodic square: spectral), on the grid's points less `margin`; `None` where
-/// one is missing. The mollifier takes these before smoothing a known field (see
-/// [`crate::problems::Problem::exact_known`]); the autodiff engines have nothing else.
+/// one is missing (a field asked only for its values always qualifies). The mollifier takes
+/// these before smoothing a known field (see [`crate::problems::Problem::exact_known`]); the
+/// autodiff engines have nothing else.
 fn exact_known(
     values: &[f64],
     keys: &BTreeSet<Deriv2>,

@@ -185,20 +185,15 @@ impl Engine for Conv {
         exact: &dyn Fn(Deriv2) -> Option<Vec<f64>>,
     ) -> Result<Fields> {
         let device = self.op.device();
+        // A field asked only for its values (a source term), or whose derivatives the problem
+        // gives exactly, is used as given; any other is mollified whole, value included, so the
+        // residual sees one smooth field.
         if let Some(f) = exact_known(values, keys, exact, self.shape, self.margin, device) {
-            return Ok(f);
-        }
-        let field = tensor2(values, self.shape, device);
-        // A field asked only for its values is used as given (a source term); one asked for
-        // derivatives is mollified whole, value included, so the residual sees one smooth field.
-        if keys.iter().all(|&d| d == Deriv2::U) {
-            let mut f = Fields::new("a known field");
-            f.insert(Deriv2::U, flat(crop(field, self.margin)));
             return Ok(f);
         }
         self.apply(
             self.data_op.as_ref().unwrap_or(&self.op),
-            field,
+            tensor2(values, self.shape, device),
             keys,
             "a known field",
         )
