@@ -236,6 +236,48 @@ fn network_jets_match_finite_differences_for_every_layer_type() {
     assert!(worst < 1e-5, "{worst:e}");
 }
 
+/// A layout that carries only what a residual asks for (and what that hangs on) must give
+/// exactly the full layout's derivatives: its coefficients are closed under every jet operation.
+#[test]
+fn covering_layouts_give_the_full_layouts_derivatives_exactly() {
+    let device = device();
+    let net = Net::new(&device);
+    let xs = [-0.4, 0.1, 0.35];
+    let ys = [0.25, -0.3, 0.6];
+    let at = |layout: &std::sync::Arc<JetLayout>| {
+        net.forward(
+            Jet::coordinate(layout, column(&xs, &device), 0).unwrap(),
+            Jet::coordinate(layout, column(&ys, &device), 1).unwrap(),
+        )
+    };
+    let full = at(&JetLayout::new(2, 4).unwrap());
+    for asked in [
+        vec![[2, 0], [0, 2]],
+        vec![[1, 0], [0, 1], [4, 0], [2, 2], [0, 4]],
+        vec![[0, 1]],
+    ] {
+        let layout = JetLayout::covering(2, asked.iter().copied()).unwrap();
+        let part = at(&layout);
+        for &[a, b] in &asked {
+            assert_eq!(
+                read(part.derivative(a, b).unwrap()),
+                read(full.derivative(a, b).unwrap()),
+                "∂x^{a}∂y^{b} from the layout covering {asked:?}"
+            );
+        }
+        // Nothing beyond the downward closure: a Laplacian's jet has no ∂ₓᵧ, a lone ∂ᵧ no ∂ₓ.
+        let outside = match asked.len() {
+            2 => [1, 1],
+            1 => [1, 0],
+            _ => [3, 1],
+        };
+        assert!(
+            layout.index(outside[0], outside[1]).is_none(),
+            "{asked:?} carries {outside:?}"
+        );
+    }
+}
+
 #[test]
 fn model_jets_match_finite_differences() {
     use mollify_core::model::{Arch, Network};

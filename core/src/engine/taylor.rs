@@ -43,7 +43,12 @@ impl Engine for Taylor {
     }
 
     fn derivatives(&self, net: &Net<'_>) -> Result<Derivs> {
-        let layout = JetLayout::new(net.coords.len(), self.request.order())?;
+        // Only the coefficients the requested derivatives hang on (heat's ∇² skips ∂ₓᵧ).
+        let asked = self.request.u.iter().chain(&self.request.p);
+        let layout = JetLayout::covering(
+            net.coords.len(),
+            asked.flat_map(|d| d.terms().iter().map(|&(_, ab)| ab)),
+        )?;
         let inputs: Vec<Jet<2>> = net
             .coords
             .iter()

@@ -31,17 +31,34 @@ pub struct JetLayout {
 pub const MAX_ORDER: usize = 4;
 
 impl JetLayout {
-    /// Layout for `dims` ∈ {1, 2} input coordinates and derivatives up to `order` ≤ 4.
+    /// Layout for `dims` ∈ {1, 2} input coordinates and every derivative up to `order` ≤ 4.
     pub fn new(dims: usize, order: usize) -> Result<Arc<Self>> {
-        if !(1..=2).contains(&dims) || order > MAX_ORDER {
-            return Err(Error::Invalid(format!(
-                "jets carry 1 or 2 input coordinates up to order {MAX_ORDER} (asked {dims} coordinates, order {order})"
-            )));
+        Self::check(dims, order)?;
+        let all = (0..=order)
+            .flat_map(|deg| (0..=deg).map(move |a| [a, deg - a]))
+            .filter(|a| dims == 2 || a[1] == 0);
+        Self::covering(dims, all)
+    }
+
+    /// The smallest layout that carries the derivatives ∂ₓᵃ∂ᵧᵇ for every `[a, b]` asked: every
+    /// multi-index below one asked (componentwise), and no other. The coefficient of a product
+    /// or a composition at α involves only coefficients at β ≤ α, so such a set is closed under
+    /// every jet operation and the derivatives it carries are exact. A Laplacian needs 5 of the
+    /// 6 second-order coefficients (not ∂ₓᵧ) and 11 of the 15 products.
+    pub fn covering(dims: usize, asked: impl IntoIterator<Item = [usize; 2]>) -> Result<Arc<Self>> {
+        let asked: Vec<[usize; 2]> = asked.into_iter().collect();
+        let order = asked.iter().map(|[a, b]| a + b).max().unwrap_or(0);
+        Self::check(dims, order)?;
+        if dims == 1 && asked.iter().any(|a| a[1] > 0) {
+            return Err(Error::Invalid(
+                "a 1-D jet carries no derivative in y".to_string(),
+            ));
         }
-        // Ordered by total degree, then by the x exponent (descending).
+        let below = |x: [usize; 2]| asked.iter().any(|a| x[0] <= a[0] && x[1] <= a[1]);
+        // Ordered by total degree, then by the x exponent (descending); the value comes first.
         let alphas: Vec<[usize; 2]> = (0..=order)
             .flat_map(|deg| (0..=deg).rev().map(move |a| [a, deg - a]))
-            .filter(|a| dims == 2 || a[1] == 0)
+            .filter(|&a| a == [0, 0] || below(a))
             .collect();
         let index = |a: [usize; 2]| alphas.iter().position(|b| *b == a);
         let mut products = Vec::new();
@@ -58,6 +75,15 @@ impl JetLayout {
             alphas,
             products,
         }))
+    }
+
+    fn check(dims: usize, order: usize) -> Result<()> {
+        if !(1..=2).contains(&dims) || order > MAX_ORDER {
+            return Err(Error::Invalid(format!(
+                "jets carry 1 or 2 input coordinates up to order {MAX_ORDER} (asked {dims} coordinates, order {order})"
+            )));
+        }
+        Ok(())
     }
 
     /// Number of input coordinates.
@@ -85,9 +111,10 @@ pub struct Jet<const D: usize> {
     coeffs: Vec<Option<Tensor<D>>>,
 }
 
-/// A univariate function with its first four derivatives evaluated at a tensor: what a jet
-/// needs to compose with it.
-pub type Derivatives<const D: usize> = [Tensor<D>; MAX_ORDER + 1];
+/// A univariate function and its derivatives evaluated at a tensor, f⁽ⁿ⁾ for n = 0..=order
+/// (at least `order + 1` entries): what a jet of that order needs to compose with it. Computing
+/// only those keeps a second-order jet from paying for fourth derivatives.
+pub type Derivatives<const D: usize> = Vec<Tensor<D>>;
 
 impl<const D: usize> Jet<D> {
     /// A jet whose value is `value` and whose derivatives are all zero (e.g. a parameter).
@@ -199,8 +226,8 @@ impl<const D: usize> Jet<D> {
     }
 
     /// f(u) for a univariate f given as f and its derivatives at the value (from `derivs`).
-    pub fn compose(&self, derivs: impl FnOnce(Tensor<D>) -> Derivatives<D>) -> Self {
-        let d = derivs(self.value());
+    pub fn compose(&self, derivs: impl FnOnce(Tensor<D>, usize) -> Derivatives<D>) -> Self {
+        let d = derivs(self.value(), self.layout.order);
         let mut delta = self.clone();
         delta.coeffs[0] = None;
         let mut result = Self::constant(&self.layout, d[0].clone());
@@ -223,87 +250,90 @@ impl<const D: usize> Jet<D> {
 
     /// sin
     pub fn sin(&self) -> Self {
-        self.compose(|u| {
+        self.compose(|u, _| {
             let (s, c) = (u.clone().sin(), u.cos());
-            [s.clone(), c.clone(), -s.clone(), -c, s]
+            vec![s.clone(), c.clone(), -s.clone(), -c, s]
         })
     }
 
     /// cos
     pub fn cos(&self) -> Self {
-        self.compose(|u| {
+        self.compose(|u, _| {
             let (s, c) = (u.clone().sin(), u.cos());
-            [c.clone(), -s.clone(), -c.clone(), s, c]
+            vec![c.clone(), -s.clone(), -c.clone(), s, c]
         })
     }
 
     /// exp
     pub fn exp(&self) -> Self {
-        self.compose(|u| {
-            let e = u.exp();
-            [e.clone(), e.clone(), e.clone(), e.clone(), e]
-        })
+        self.compose(|u, order| vec![u.exp(); order + 1])
     }
 
     /// ReLU: derivatives of order ≥ 2 vanish away from the kink (and are taken as 0 on it).
     pub fn relu(&self) -> Self {
-        self.compose(|u| {
+        self.compose(|u, _| {
             let step = u.clone().greater_elem(0.0).float();
             let zero = u.zeros_like();
-            [u.clamp_min(0.0), step, zero.clone(), zero.clone(), zero]
+            vec![u.clamp_min(0.0), step, zero.clone(), zero.clone(), zero]
         })
     }
 
     /// (u + eps)^(−1/2), the normaliser of LayerNorm.
     pub fn rsqrt(&self, eps: f64) -> Self {
-        self.compose(|u| {
+        self.compose(|u, order| {
             let v = u + eps;
             let r = v.clone().sqrt().recip();
             let inv = v.recip();
             // d^n/dv^n v^(−1/2) = (−1/2)(−3/2)…(−1/2 − n + 1)·v^(−1/2 − n)
             let c = [1.0, -0.5, 0.75, -1.875, 6.5625];
-            let mut out = Vec::with_capacity(MAX_ORDER + 1);
-            let mut p = r;
-            for (n, cn) in c.iter().enumerate() {
-                if n > 0 {
-                    p = p * inv.clone();
-                }
-                out.push(p.clone() * *cn);
-            }
-            out.try_into().expect("five derivatives")
+            powers(r, &inv, &c[..=order])
         })
     }
 
     /// 1/u.
     pub fn recip(&self) -> Self {
-        self.compose(|u| {
+        self.compose(|u, order| {
             let inv = u.recip();
             let c = [1.0, -1.0, 2.0, -6.0, 24.0];
-            let mut out = Vec::with_capacity(MAX_ORDER + 1);
-            let mut p = inv.clone();
-            for (n, cn) in c.iter().enumerate() {
-                if n > 0 {
-                    p = p * inv.clone();
-                }
-                out.push(p.clone() * *cn);
-            }
-            out.try_into().expect("five derivatives")
+            powers(inv.clone(), &inv, &c[..=order])
         })
     }
 }
 
-/// tanh and its first four derivatives in terms of t = tanh(u) and s = 1 − t².
-fn tanh_derivatives<const D: usize>(u: Tensor<D>) -> Derivatives<D> {
+/// cₙ·first·stepⁿ for each cₙ: derivatives of a power of the argument.
+fn powers<const D: usize>(first: Tensor<D>, step: &Tensor<D>, c: &[f64]) -> Derivatives<D> {
+    let mut p = first;
+    c.iter()
+        .enumerate()
+        .map(|(n, cn)| {
+            if n > 0 {
+                p = p.clone() * step.clone();
+            }
+            p.clone() * *cn
+        })
+        .collect()
+}
+
+/// tanh and its derivatives up to `order` in terms of t = tanh(u) and s = 1 − t².
+fn tanh_derivatives<const D: usize>(u: Tensor<D>, order: usize) -> Derivatives<D> {
     let t = super::tanh::tanh(u);
+    let mut d = vec![t.clone()];
+    if order == 0 {
+        return d;
+    }
     let t2 = t.clone() * t.clone();
     let s = -t2.clone() + 1.0;
-    [
-        t.clone(),
-        s.clone(),
-        t.clone() * s.clone() * (-2.0),
-        s.clone() * (t2.clone() * 6.0 - 2.0),
-        t * s * (t2 * (-24.0) + 16.0),
-    ]
+    d.push(s.clone());
+    if order >= 2 {
+        d.push(t.clone() * s.clone() * (-2.0));
+    }
+    if order >= 3 {
+        d.push(s.clone() * (t2.clone() * 6.0 - 2.0));
+    }
+    if order >= 4 {
+        d.push(t * s * (t2 * (-24.0) + 16.0));
+    }
+    d
 }
 
 impl Jet<2> {
