@@ -271,6 +271,8 @@ pub fn App() -> Html {
         if let Ok(p) = mollify_core::problems::builtin(&v) {
             s.problem = p.name().to_string();
             s.case = p.cases()[0].to_string();
+            // Each problem's own size (the CLI's default when a run names none).
+            s.kernel_size = KernelSize::Points(p.kernel_size());
             if s.kernel.max_operator_order() < p.order() {
                 s.kernel = KernelFamily::Bump;
             }

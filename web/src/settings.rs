@@ -58,14 +58,15 @@ pub struct Settings {
 
 impl Default for Settings {
     fn default() -> Self {
+        let heat = problems::builtin("heat").expect("heat is a built-in problem");
         Self {
-            problem: "heat".into(),
+            problem: heat.name().into(),
             case: "smooth".into(),
             // The quick demo of `mollify compare`.
             noise: DEMO_NOISE,
             fraction: 0.1,
             kernel: KernelFamily::Bump,
-            kernel_size: KernelSize::Points(11),
+            kernel_size: KernelSize::Points(heat.kernel_size()),
             arch: Arch::Pinn,
             seed: 0,
             fd: false,
@@ -119,6 +120,7 @@ impl Settings {
         let mut s = Self::default();
         let mut problems = Vec::new();
         let mut case = None;
+        let mut size = None;
         let pairs = query
             .trim_start_matches('?')
             .split('&')
@@ -146,7 +148,7 @@ impl Settings {
                     .parse()
                     .map(|k| s.kernel = k)
                     .map_err(|e: mollify_core::Error| e.to_string()),
-                "size" => parse_kernel_size(value).map(|k| s.kernel_size = k),
+                "size" => parse_kernel_size(value).map(|k| size = Some(k)),
                 "arch" => value
                     .parse()
                     .map(|a| s.arch = a)
@@ -183,6 +185,8 @@ impl Settings {
                 problems.push(message);
             }
         }
+        // Unnamed: the problem's own size, as the CLI chooses it (chromatin's droplets need 5).
+        s.kernel_size = size.unwrap_or_else(|| KernelSize::Points(s.problem().kernel_size()));
         let cases = s.problem().cases();
         s.case = cases[0].to_string();
         if let Some(case) = case {
@@ -302,6 +306,11 @@ mod tests {
         assert_eq!(s.case, "sharp");
         assert_eq!(s.noise, DEMO_NOISE);
         assert_eq!(s.kernel_size, KernelSize::Points(11));
+        // A link that names a problem but no size gets the problem's size.
+        let (s, _) = Settings::from_query("problem=chromatin");
+        assert_eq!(s.kernel_size, KernelSize::Points(5));
+        let (s, _) = Settings::from_query("size=7&problem=chromatin");
+        assert_eq!(s.kernel_size, KernelSize::Points(7));
         let (s, problems) = Settings::from_query("problem=langevin&case=sharp");
         assert_eq!(
             (s.case.as_str(), problems.len()),
