@@ -191,12 +191,16 @@ fn finite_difference(net: Plain, x: &[f64], y: &[f64], a: usize, b: usize, h: f6
     acc
 }
 
+/// Points where the networks' jets are checked (away from the origin and the axes, where
+/// odd derivatives could vanish by symmetry).
+const XS: [f64; 3] = [-0.4, 0.1, 0.35];
+const YS: [f64; 3] = [0.25, -0.3, 0.6];
+
 #[test]
 fn network_jets_match_finite_differences_for_every_layer_type() {
     let device = device();
     let net = Net::new(&device);
-    let xs = [-0.4, 0.1, 0.35];
-    let ys = [0.25, -0.3, 0.6];
+    let (xs, ys) = (XS, YS);
     let layout = JetLayout::new(2, 4).unwrap();
     let value_only = JetLayout::new(2, 0).unwrap();
     let u = net.forward(
@@ -242,8 +246,7 @@ fn network_jets_match_finite_differences_for_every_layer_type() {
 fn covering_layouts_give_the_full_layouts_derivatives_exactly() {
     let device = device();
     let net = Net::new(&device);
-    let xs = [-0.4, 0.1, 0.35];
-    let ys = [0.25, -0.3, 0.6];
+    let (xs, ys) = (XS, YS);
     let at = |layout: &std::sync::Arc<JetLayout>| {
         net.forward(
             Jet::coordinate(layout, column(&xs, &device), 0).unwrap(),
@@ -282,8 +285,7 @@ fn covering_layouts_give_the_full_layouts_derivatives_exactly() {
 fn model_jets_match_finite_differences() {
     use mollify_core::model::{Arch, Network};
     let device = device();
-    let xs = [-0.4, 0.1, 0.35];
-    let ys = [0.25, -0.3, 0.6];
+    let (xs, ys) = (XS, YS);
     let layout = JetLayout::new(2, 4).unwrap();
     for arch in Arch::ALL {
         device.seed(5);
