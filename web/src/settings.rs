@@ -6,6 +6,7 @@ use mollify_core::backend::BackendChoice;
 use mollify_core::engine::EngineKind;
 use mollify_core::model::Arch;
 use mollify_core::numerics::kernel::KernelFamily;
+use mollify_core::numerics::mollifier::MollifierConfig;
 use mollify_core::problems::{self, Problem};
 use mollify_core::train::config::{DEMO_NOISE, DEMO_STEPS, DataConfig};
 use mollify_core::train::{KernelSize, RunConfig};
@@ -244,7 +245,8 @@ impl Settings {
             // Unset: the problem's own, as the trainer would choose.
             kernel_size: c.mollifier.size.unwrap_or_else(|| {
                 KernelSize::Points(
-                    problems::builtin(&c.data.source).map_or(11, |p| p.kernel_size()),
+                    problems::builtin(&c.data.source)
+                        .map_or(MollifierConfig::default().size, |p| p.kernel_size()),
                 )
             }),
             arch: c.model.arch,
