@@ -30,6 +30,10 @@ pub trait Signal: Clone {
     fn scale(&self, s: f64) -> Self;
     /// LayerNorm over features with the layer's learned scale and shift.
     fn layer_norm(&self, layer: &LayerNorm) -> Self;
+    /// The activation of the LayerNorm: one fused kernel where a signal type has one.
+    fn norm_activate(&self, layer: &LayerNorm, a: Activation) -> Self {
+        self.layer_norm(layer).activate(a)
+    }
     /// Concatenation along features.
     fn cat(parts: &[Self]) -> Self;
     /// Feature columns `start..start + len` (an output head, an attention head).
@@ -102,6 +106,18 @@ impl Signal for Tensor<2> {
             Some(b) => out + b.val().unsqueeze(),
             None => out,
         }
+    }
+
+    fn norm_activate(&self, layer: &LayerNorm, a: Activation) -> Self {
+        let gamma = layer.gamma.val();
+        let beta = match &layer.beta {
+            Some(b) => b.val(),
+            None => gamma.zeros_like(),
+        };
+        let fused = (a == Activation::Tanh)
+            .then(|| crate::numerics::tanh::layer_norm_tanh(self, gamma, beta, LAYER_NORM_EPS))
+            .flatten();
+        fused.unwrap_or_else(|| self.layer_norm(layer).activate(a))
     }
 
     fn cat(parts: &[Self]) -> Self {

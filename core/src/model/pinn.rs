@@ -88,7 +88,7 @@ impl Pinn {
             .linear(&self.input)
             .activate(self.activation);
         for (layer, norm) in self.hidden.iter().zip(&self.norms) {
-            h = h.add(&h.linear(layer).layer_norm(norm).activate(self.activation));
+            h = h.add(&h.linear(layer).norm_activate(norm, self.activation));
         }
         h.linear(&self.output)
     }

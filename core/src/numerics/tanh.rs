@@ -1,12 +1,19 @@
-//! tanh, the networks' activation, vectorised on the CPU.
+//! tanh, the networks' activation, and a layer's LayerNorm + tanh, fused on the CPU.
 //!
 //! burn's `flex` backend maps each element through libm's scalar `tanhf`, and its autodiff op
 //! recomputes tanh from the input in the backward pass: measured with `perf`, 41 % of a 3×64
 //! mollifier step on 64² points went to `tanhf`/`expm1f`. Here a flex tensor goes through
-//! an 8-lane rational tanh ([`tanh8`]), and the autodiff op keeps its output y for the backward pass
-//! (dy = (1 − y²)·dx), so tanh is evaluated once per layer and level. Every level of the
-//! recursive engine's nested-autodiff tower uses the same op, which is differentiable again
-//! because the backward pass runs on the level below. Other devices (wgpu) keep burn's tanh.
+//! mollify-kernels' 8-lane rational tanh, and the autodiff op keeps its output y for the
+//! backward pass (dy = (1 − y²)·dx), so tanh is evaluated once per layer and level. Every level
+//! of the recursive engine's nested-autodiff tower uses the same op, which is differentiable
+//! again because the backward pass runs on the level below. Other devices (wgpu) keep burn's
+//! tanh.
+//!
+//! LayerNorm composed from tensor ops is about ten passes over the activations forward and
+//! twice that backward; [`layer_norm_tanh`] is one kernel each way on flex and `Autodiff<Flex>`
+//! (the training device), with the gradients of x, γ and β written out by hand. Its backward
+//! pass is not differentiable again, which only the recursive engine would need: that engine
+//! has its own layers over primitives.
 
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::NoCheckpointing;
@@ -15,7 +22,6 @@ use burn::backend::autodiff::ops::{Backward, Ops, OpsKind, unary};
 use burn::backend::ops::FloatTensorOps;
 use burn::backend::{Autodiff, Backend, Flex, TensorMetadata};
 use burn::tensor::{DType, Tensor, TensorData};
-use wide::f32x8;
 
 /// Float primitive of a backend.
 pub(crate) type Prim<B> = <B as burn::backend::BackendTypes>::FloatTensorPrimitive;
@@ -37,57 +43,8 @@ impl FastTanh for Flex {
         let src = x
             .as_slice::<f32>()
             .expect("a contiguous f32 tensor has a slice view");
-        Prim::<Self>::from_data(TensorData::new(tanh_slice(src), shape))
+        Prim::<Self>::from_data(TensorData::new(mollify_kernels::tanh(src), shape))
     }
-}
-
-/// tanh of every element, eight lanes at a time (the tail padded).
-fn tanh_slice(src: &[f32]) -> Vec<f32> {
-    let mut out = Vec::with_capacity(src.len());
-    let mut chunks = src.chunks_exact(8);
-    for c in &mut chunks {
-        let lanes: [f32; 8] = c.try_into().expect("chunks of 8");
-        out.extend_from_slice(&tanh8(f32x8::new(lanes)).to_array());
-    }
-    let rest = chunks.remainder();
-    if !rest.is_empty() {
-        let mut lanes = [0.0; 8];
-        lanes[..rest.len()].copy_from_slice(rest);
-        out.extend_from_slice(&tanh8(f32x8::new(lanes)).to_array()[..rest.len()]);
-    }
-    out
-}
-
-/// tanh as the rational minimax approximation p₁₃(x)/q₆(x) that Eigen and XLA's CPU backend
-/// evaluate for f32 (JAX's tanh on the CPU is this one): a few ULP from libm, no exp, no branch.
-/// `wide`'s own tanh goes through exp_m1 and measured 4× slower here than this.
-fn tanh8(x: f32x8) -> f32x8 {
-    // The fit holds on [−7.905, 7.905], where p/q reaches ±1 within f32 rounding; beyond it
-    // tanh differs from ±1 by < 3·10⁻⁷ (within the test's 4 ε), so clamping costs nothing.
-    const CLAMP: f32 = 7.905_311;
-    const P: [f32; 7] = [
-        -2.760_768_5e-16,
-        2.000_188e-13,
-        -8.604_672e-11,
-        5.122_297e-8,
-        1.485_722_4e-5,
-        6.372_619_3e-4,
-        4.893_524_6e-3,
-    ];
-    const Q: [f32; 4] = [1.198_258_4e-6, 1.185_347_1e-4, 2.268_434_6e-3, 4.893_525e-3];
-    let nan = x.is_nan();
-    let x = x
-        .fast_max(f32x8::splat(-CLAMP))
-        .fast_min(f32x8::splat(CLAMP));
-    let x2 = x * x;
-    let p = P[1..]
-        .iter()
-        .fold(f32x8::splat(P[0]), |acc, &c| acc * x2 + f32x8::splat(c));
-    let q = Q[1..]
-        .iter()
-        .fold(f32x8::splat(Q[0]), |acc, &c| acc * x2 + f32x8::splat(c));
-    // The clamp would turn NaN into a number; a diverging run must stay visible.
-    nan.select(f32x8::splat(f32::NAN), p * x / q)
 }
 
 /// The autodiff node of tanh: its state is the output y.
@@ -133,25 +90,183 @@ pub fn tanh<const D: usize>(x: Tensor<D>) -> Tensor<D> {
     x.tanh()
 }
 
+/// A flex tensor made contiguous, if it holds f32 (read with [`slice`]).
+fn contiguous(x: &Prim<Flex>) -> Option<Prim<Flex>> {
+    (x.dtype() == DType::F32).then(|| x.clone().to_contiguous())
+}
+
+/// The values of a tensor from [`contiguous`], row-major.
+fn slice(x: &Prim<Flex>) -> &[f32] {
+    x.as_slice::<f32>()
+        .expect("a contiguous f32 tensor has a slice view")
+}
+
+/// The autodiff node of LayerNorm + tanh over x, γ and β.
+#[derive(Debug)]
+struct NormTanhNode;
+
+/// What the backward pass needs: the output, x̂, 1/σ of each row and γ.
+#[derive(Debug, Clone)]
+struct NormTanhState {
+    y: Prim<Flex>,
+    xhat: Vec<f32>,
+    rstd: Vec<f32>,
+    gamma: Vec<f32>,
+}
+
+impl Backward<Flex, 3> for NormTanhNode {
+    type State = NormTanhState;
+
+    fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let [node_x, node_gamma, node_beta] = ops.parents;
+        let dy = contiguous(&grads.consume::<Flex>(&ops.node)).expect("an f32 gradient");
+        let s = ops.state;
+        let (dx, dgamma, dbeta) = mollify_kernels::norm_tanh_backward(
+            slice(&dy),
+            slice(&s.y),
+            &s.xhat,
+            &s.rstd,
+            &s.gamma,
+        );
+        let n = s.gamma.len();
+        for (node, grad, shape) in [
+            (node_x, dx, s.y.shape()),
+            (node_gamma, dgamma, [n].into()),
+            (node_beta, dbeta, [n].into()),
+        ] {
+            if let Some(node) = node {
+                let grad = Prim::<Flex>::from_data(TensorData::new(grad, shape));
+                grads.register::<Flex>(node.id, grad);
+            }
+        }
+    }
+}
+
+/// tanh(LayerNorm(x)) with the layer's γ and β, as one kernel, for f32 tensors on flex or
+/// `Autodiff<Flex>`; None elsewhere (the caller composes it from tensor ops).
+pub fn layer_norm_tanh(
+    x: &Tensor<2>,
+    gamma: Tensor<1>,
+    beta: Tensor<1>,
+    eps: f64,
+) -> Option<Tensor<2>> {
+    let n = x.dims()[1];
+    let kernel = |x: &Prim<Flex>, gamma: &Prim<Flex>, beta: &Prim<Flex>| {
+        let (x, gamma, beta) = (contiguous(x)?, contiguous(gamma)?, contiguous(beta)?);
+        let out = mollify_kernels::norm_tanh(slice(&x), n, slice(&gamma), slice(&beta), eps as f32);
+        Some((out, slice(&gamma).to_vec()))
+    };
+    if let (Ok(x), Ok(gamma), Ok(beta)) = (
+        x.clone().try_into_primitive::<Autodiff<Flex>>(),
+        gamma.clone().try_into_primitive::<Autodiff<Flex>>(),
+        beta.clone().try_into_primitive::<Autodiff<Flex>>(),
+    ) {
+        let (x, gx) = x.into_parts();
+        let (gamma, gg) = gamma.into_parts();
+        let (beta, gb) = beta.into_parts();
+        let (out, gamma) = kernel(&x, &gamma, &beta)?;
+        let y = Prim::<Flex>::from_data(TensorData::new(out.y, x.shape()));
+        let y = match NormTanhNode
+            .prepare::<NoCheckpointing>([gx, gg, gb])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(prep) => {
+                let state = NormTanhState {
+                    y: y.clone(),
+                    xhat: out.xhat,
+                    rstd: out.rstd,
+                    gamma,
+                };
+                prep.finish(state, y)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(y),
+        };
+        return Some(Tensor::from_primitive::<Autodiff<Flex>>(y));
+    }
+    let (x, gamma, beta) = (
+        x.clone().try_into_primitive::<Flex>().ok()?,
+        gamma.try_into_primitive::<Flex>().ok()?,
+        beta.try_into_primitive::<Flex>().ok()?,
+    );
+    let (out, _) = kernel(&x, &gamma, &beta)?;
+    let y = Prim::<Flex>::from_data(TensorData::new(out.y, x.shape()));
+    Some(Tensor::from_primitive::<Flex>(y))
+}
+
 #[cfg(test)]
 mod tests {
+    use burn::module::Param;
+    use burn::nn::LayerNormConfig;
+    use burn::tensor::Device;
+
     use super::*;
+    use crate::model::{Activation, LAYER_NORM_EPS, Signal};
+
+    fn values<const D: usize>(t: Tensor<D>) -> Vec<f32> {
+        t.into_data()
+            .convert::<f32>()
+            .try_to_vec::<f32>()
+            .expect("f32 data")
+    }
+
+    /// A row width that is not a multiple of the kernel's 8 lanes.
+    const N: usize = 13;
+    const ROWS: usize = 5;
 
     #[test]
-    fn lanes_match_libm_to_a_few_ulp() {
-        // Every regime of the kernel: tiny (tanh x ≈ x), moderate, saturated, and a tail.
-        let xs: Vec<f32> = (-2000..=2000).map(|i| i as f32 * 0.006_1).collect();
-        let ys = tanh_slice(&xs);
-        assert_eq!(ys.len(), xs.len());
-        for (&x, &y) in xs.iter().zip(&ys) {
-            let exact = (x as f64).tanh();
-            assert!(
-                (y as f64 - exact).abs() <= 4.0 * f32::EPSILON as f64 * exact.abs().max(1e-30),
-                "tanh({x}) = {y}, libm {exact}"
-            );
+    fn fused_layer_norm_tanh_matches_the_composed_ops_and_their_gradients() {
+        let device = Device::flex().autodiff();
+        let tensor = |v: Vec<f32>, shape: Vec<usize>| {
+            Tensor::<2>::from_data(TensorData::new(v, shape), &device)
+        };
+        let row = |f: fn(usize) -> f32| {
+            Tensor::<1>::from_data(
+                TensorData::new((0..N).map(f).collect::<Vec<_>>(), [N]),
+                &device,
+            )
+        };
+        let x = tensor(
+            (0..ROWS * N)
+                .map(|i| 2.0 + (i as f32 * 0.37).sin() * (1.0 + 0.1 * i as f32))
+                .collect(),
+            vec![ROWS, N],
+        )
+        .require_grad();
+        let w = tensor(
+            (0..ROWS * N).map(|i| (i as f32 * 0.91).cos()).collect(),
+            vec![ROWS, N],
+        );
+        let mut layer = LayerNormConfig::new(N).init(&device);
+        layer.gamma = Param::from_tensor(row(|j| 0.5 + 0.1 * j as f32));
+        layer.beta = Some(Param::from_tensor(row(|j| 0.2 - 0.03 * j as f32)));
+        let beta = || layer.beta.as_ref().expect("a shift").val();
+        // L = Σ w·y: the output and the gradients of x, γ and β from each path.
+        let run = |y: Tensor<2>| {
+            let grads = (y.clone() * w.clone()).sum().backward();
+            let grad = |t: Tensor<1>| values(t.grad(&grads).expect("a gradient"));
+            [
+                values(y),
+                values(x.grad(&grads).expect("a gradient")),
+                grad(layer.gamma.val()),
+                grad(beta()),
+            ]
+        };
+        let fused = layer_norm_tanh(&x, layer.gamma.val(), beta(), LAYER_NORM_EPS)
+            .expect("Autodiff<Flex> takes the fused kernel");
+        let fused = run(fused);
+        let composed = run(x.layer_norm(&layer).activate(Activation::Tanh));
+        for (what, (f, c)) in ["y", "dx", "dγ", "dβ"]
+            .iter()
+            .zip(fused.iter().zip(&composed))
+        {
+            assert_eq!(f.len(), c.len());
+            for (a, b) in f.iter().zip(c) {
+                assert!(
+                    (a - b).abs() <= 2e-5 * (1.0 + b.abs()),
+                    "{what}: fused {a}, composed {b}"
+                );
+            }
         }
-        let odd = tanh_slice(&[f32::NAN, f32::INFINITY, f32::NEG_INFINITY, 0.0, -0.0]);
-        assert!(odd[0].is_nan());
-        assert_eq!(&odd[1..], &[1.0, -1.0, 0.0, 0.0]);
     }
 }
