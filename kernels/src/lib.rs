@@ -105,13 +105,12 @@ pub fn norm_tanh(x: &[f32], n: usize, gamma: &[f32], beta: &[f32], eps: f32) -> 
     {
         // Two passes (mean, then squared deviations): as stable as burn's composed LayerNorm.
         let mean = sum(xr) / n as f32;
-        let var = xr.iter().map(|&v| (v - mean) * (v - mean)).sum::<f32>() / n as f32;
+        let var = squared_deviations(xr, mean) / n as f32;
         *s = 1.0 / (var + eps).sqrt();
-        for (((h, z), &v), (&g, &b)) in hr
+        for ((h, z), (&v, (&g, &b))) in hr
             .iter_mut()
             .zip(yr.iter_mut())
-            .zip(xr)
-            .zip(gamma.iter().zip(beta))
+            .zip(xr.iter().zip(gamma.iter().zip(beta)))
         {
             *h = (v - mean) * *s;
             *z = g * *h + b;
@@ -146,25 +145,21 @@ pub fn norm_tanh_backward(
         .zip(dx.chunks_exact_mut(n))
         .zip(rstd)
     {
-        // dz = dy·(1 − y²); dx̂ = γ·dz; dx = (dx̂ − mean dx̂ − x̂·mean(dx̂·x̂))/σ.
-        let (mut m1, mut m2) = (0.0, 0.0);
-        for ((((d, &g), &yv), &h), ((dg, db), &gm)) in dz
+        // dz = dy·(1 − y²); dx̂ = γ·dz; dx = (dx̂ − mean dx̂ − x̂·mean(dx̂·x̂))/σ. `dz` holds dx̂.
+        for (((dh, (dg, db)), &gm), ((&g, &yv), &h)) in dz
             .iter_mut()
-            .zip(dyr)
-            .zip(yr)
-            .zip(hr)
-            .zip(dgamma.iter_mut().zip(dbeta.iter_mut()).zip(gamma))
+            .zip(dgamma.iter_mut().zip(dbeta.iter_mut()))
+            .zip(gamma)
+            .zip(dyr.iter().zip(yr).zip(hr))
         {
-            *d = g * (1.0 - yv * yv);
-            *dg += *d * h;
-            *db += *d;
-            let dh = *d * gm;
-            m1 += dh;
-            m2 += dh * h;
+            let d = g * (1.0 - yv * yv);
+            *dg += d * h;
+            *db += d;
+            *dh = d * gm;
         }
-        let (m1, m2) = (m1 / n as f32, m2 / n as f32);
-        for (((o, &d), &h), &gm) in dxr.iter_mut().zip(&dz).zip(hr).zip(gamma) {
-            *o = s * (d * gm - m1 - h * m2);
+        let (m1, m2) = (sum(&dz) / n as f32, dot(&dz, hr) / n as f32);
+        for ((o, &dh), &h) in dxr.iter_mut().zip(&dz).zip(hr) {
+            *o = s * (dh - m1 - h * m2);
         }
     }
     (dx, dgamma, dbeta)
@@ -175,6 +170,32 @@ fn sum(v: &[f32]) -> f32 {
     let mut chunks = v.chunks_exact(8);
     let acc = (&mut chunks).fold(f32x8::ZERO, |a, c| a + load(c));
     acc.reduce_add() + chunks.remainder().iter().sum::<f32>()
+}
+
+/// Σ (v − mean)² in eight lanes.
+fn squared_deviations(v: &[f32], mean: f32) -> f32 {
+    let m = f32x8::splat(mean);
+    let mut chunks = v.chunks_exact(8);
+    let acc = (&mut chunks).fold(f32x8::ZERO, |a, c| {
+        let d = load(c) - m;
+        a + d * d
+    });
+    let rest = chunks.remainder().iter().map(|&x| (x - mean) * (x - mean));
+    acc.reduce_add() + rest.sum::<f32>()
+}
+
+/// Σ aᵢ·bᵢ in eight lanes.
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let (mut ca, mut cb) = (a.chunks_exact(8), b.chunks_exact(8));
+    let acc = (&mut ca)
+        .zip(&mut cb)
+        .fold(f32x8::ZERO, |s, (x, y)| s + load(x) * load(y));
+    let rest = ca
+        .remainder()
+        .iter()
+        .zip(cb.remainder())
+        .map(|(x, y)| x * y);
+    acc.reduce_add() + rest.sum::<f32>()
 }
 
 #[cfg(test)]
