@@ -35,15 +35,10 @@ pub(crate) trait FastTanh: Backend {
 
 impl FastTanh for Flex {
     fn fast_tanh(x: Prim<Self>) -> Prim<Self> {
-        if x.dtype() != DType::F32 {
+        let Some(c) = contiguous(&x) else {
             return Flex::float_tanh(x);
-        }
-        let shape = x.shape();
-        let x = x.to_contiguous();
-        let src = x
-            .as_slice::<f32>()
-            .expect("a contiguous f32 tensor has a slice view");
-        Prim::<Self>::from_data(TensorData::new(mollify_kernels::tanh(src), shape))
+        };
+        Prim::<Self>::from_data(TensorData::new(mollify_kernels::tanh(slice(&c)), x.shape()))
     }
 }
 
@@ -105,13 +100,13 @@ fn slice(x: &Prim<Flex>) -> &[f32] {
 #[derive(Debug)]
 struct NormTanhNode;
 
-/// What the backward pass needs: the output, x̂, 1/σ of each row and γ.
+/// What the backward pass needs: the output, x̂, 1/σ of each row and γ (contiguous).
 #[derive(Debug, Clone)]
 struct NormTanhState {
     y: Prim<Flex>,
     xhat: Vec<f32>,
     rstd: Vec<f32>,
-    gamma: Vec<f32>,
+    gamma: Prim<Flex>,
 }
 
 impl Backward<Flex, 3> for NormTanhNode {
@@ -126,9 +121,9 @@ impl Backward<Flex, 3> for NormTanhNode {
             slice(&s.y),
             &s.xhat,
             &s.rstd,
-            &s.gamma,
+            slice(&s.gamma),
         );
-        let n = s.gamma.len();
+        let n = dgamma.len();
         for (node, grad, shape) in [
             (node_x, dx, s.y.shape()),
             (node_gamma, dgamma, [n].into()),
@@ -154,7 +149,7 @@ pub fn layer_norm_tanh(
     let kernel = |x: &Prim<Flex>, gamma: &Prim<Flex>, beta: &Prim<Flex>| {
         let (x, gamma, beta) = (contiguous(x)?, contiguous(gamma)?, contiguous(beta)?);
         let out = mollify_kernels::norm_tanh(slice(&x), n, slice(&gamma), slice(&beta), eps as f32);
-        Some((out, slice(&gamma).to_vec()))
+        Some((out, gamma))
     };
     if let (Ok(x), Ok(gamma), Ok(beta)) = (
         x.clone().try_into_primitive::<Autodiff<Flex>>(),
