@@ -70,7 +70,11 @@ pub enum Activation {
 
 impl Signal for Tensor<2> {
     fn linear(&self, layer: &Linear) -> Self {
-        layer.forward(self.clone())
+        let fused = layer
+            .bias
+            .as_ref()
+            .and_then(|b| crate::numerics::dense::linear(self, layer.weight.val(), b.val()));
+        fused.unwrap_or_else(|| layer.forward(self.clone()))
     }
 
     fn activate(&self, a: Activation) -> Self {

@@ -4,6 +4,7 @@
 //! point localisations onto grids.
 
 pub mod autosize;
+pub mod dense;
 pub mod jet;
 pub mod kernel;
 pub mod mollifier;

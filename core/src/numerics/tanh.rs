@@ -31,6 +31,13 @@ pub(crate) type Prim<B> = <B as burn::backend::BackendTypes>::FloatTensorPrimiti
 pub(crate) trait FastTanh: Backend {
     /// Elementwise tanh.
     fn fast_tanh(x: Prim<Self>) -> Prim<Self>;
+
+    /// tanh's backward pass from its output y: g·(1 − y²) = g − g·y·y, in tensor ops (which
+    /// an autodiff backend records, so a level below can be differentiated again).
+    fn tanh_backward(g: Prim<Self>, y: Prim<Self>) -> Prim<Self> {
+        let gy2 = Self::float_mul(Self::float_mul(g.clone(), y.clone()), y);
+        Self::float_sub(g, gy2)
+    }
 }
 
 impl FastTanh for Flex {
@@ -40,22 +47,28 @@ impl FastTanh for Flex {
         };
         Prim::<Self>::from_data(TensorData::new(mollify_kernels::tanh(slice(&c)), x.shape()))
     }
+
+    /// One pass instead of three tensor ops, each allocating its output.
+    fn tanh_backward(g: Prim<Self>, y: Prim<Self>) -> Prim<Self> {
+        let (Some(gc), Some(yc)) = (contiguous(&g), contiguous(&y)) else {
+            let gy2 = Flex::float_mul(Flex::float_mul(g.clone(), y.clone()), y);
+            return Flex::float_sub(g, gy2);
+        };
+        let dx = mollify_kernels::tanh_backward(slice(&gc), slice(&yc));
+        Prim::<Self>::from_data(TensorData::new(dx, g.shape()))
+    }
 }
 
 /// The autodiff node of tanh: its state is the output y.
 #[derive(Debug)]
 struct TanhNode;
 
-impl<B: Backend> Backward<B, 1> for TanhNode {
+impl<B: FastTanh> Backward<B, 1> for TanhNode {
     type State = Prim<B>;
 
     fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
         let y = ops.state;
-        unary::<B, _>(ops.parents, ops.node, grads, |g| {
-            // g·(1 − y²) = g − g·y²
-            let gy2 = B::float_mul(B::float_mul(g.clone(), y.clone()), y);
-            B::float_sub(g, gy2)
-        });
+        unary::<B, _>(ops.parents, ops.node, grads, |g| B::tanh_backward(g, y));
     }
 }
 
@@ -86,12 +99,12 @@ pub fn tanh<const D: usize>(x: Tensor<D>) -> Tensor<D> {
 }
 
 /// A flex tensor made contiguous, if it holds f32 (read with [`slice`]).
-fn contiguous(x: &Prim<Flex>) -> Option<Prim<Flex>> {
+pub(super) fn contiguous(x: &Prim<Flex>) -> Option<Prim<Flex>> {
     (x.dtype() == DType::F32).then(|| x.clone().to_contiguous())
 }
 
 /// The values of a tensor from [`contiguous`], row-major.
-fn slice(x: &Prim<Flex>) -> &[f32] {
+pub(super) fn slice(x: &Prim<Flex>) -> &[f32] {
     x.as_slice::<f32>()
         .expect("a contiguous f32 tensor has a slice view")
 }
@@ -203,6 +216,33 @@ mod tests {
             .convert::<f32>()
             .try_to_vec::<f32>()
             .expect("f32 data")
+    }
+
+    #[test]
+    fn tanh_and_its_gradient_match_burns() {
+        // 5 × 13 values (lane tails) across tanh's regimes; L = Σ w·tanh(x).
+        let device = Device::flex().autodiff();
+        let tensor = |f: fn(usize) -> f32| {
+            let v: Vec<f32> = (0..5 * 13).map(f).collect();
+            Tensor::<2>::from_data(TensorData::new(v, [5, 13]), &device)
+        };
+        let x = tensor(|i| (i as f32 * 0.37).sin() * (0.2 + 0.1 * i as f32)).require_grad();
+        let w = tensor(|i| (i as f32 * 0.91).cos());
+        let run = |y: Tensor<2>| {
+            let grads = (y.clone() * w.clone()).sum().backward();
+            [values(y), values(x.grad(&grads).expect("a gradient"))]
+        };
+        let ours = run(tanh(x.clone()));
+        let burns = run(x.clone().tanh());
+        for (what, (a, b)) in ["y", "dx"].iter().zip(ours.iter().zip(&burns)) {
+            assert_eq!(a.len(), b.len());
+            for (a, b) in a.iter().zip(b) {
+                assert!(
+                    (a - b).abs() <= 1e-6 * (1.0 + b.abs()),
+                    "{what}: {a} vs burn's {b}"
+                );
+            }
+        }
     }
 
     /// A row width that is not a multiple of the kernel's 8 lanes.
