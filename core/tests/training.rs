@@ -135,10 +135,10 @@ fn the_network_boundary_is_valid_on_the_grid_extended_by_the_halo() {
                 device: &device,
             };
             let engine = engine::build(EngineKind::Mollifier, &setup).unwrap();
-            let coords = engine::coordinates(grid, [0, 0], &device);
+            let points = engine::coordinates(grid, [0, 0], &device);
             let net = Net {
                 model: &model,
-                coords: &coords,
+                points: &points,
                 normalise: &[(1.5, -0.2), (1.2, 0.1)][..dims],
                 shape: grid.shape_2d(),
                 scale: (2.0, 0.5),

@@ -19,6 +19,7 @@ pub mod recursive;
 mod taylor;
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::OnceLock;
 
 use burn::tensor::{Device, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
@@ -178,13 +179,38 @@ impl Derivs {
     }
 }
 
+/// Points where the network is evaluated: their physical coordinates and, once computed, the
+/// network's encoding of them (its Fourier features), which depends on neither the weights nor
+/// the step, so one evaluation serves the whole run (XLA folds the same features into
+/// constants in the JAX peer). Belongs to one network and one normalisation: a trainer's.
+#[derive(Debug)]
+pub struct Points {
+    coords: Vec<Tensor<2>>,
+    encoded: OnceLock<Tensor<2>>,
+}
+
+impl Points {
+    /// Points at `coords` ([N, 1] each, x first).
+    pub fn new(coords: Vec<Tensor<2>>) -> Self {
+        Self {
+            coords,
+            encoded: OnceLock::new(),
+        }
+    }
+
+    /// Physical coordinates, [N, 1] each, x first.
+    pub fn coords(&self) -> &[Tensor<2>] {
+        &self.coords
+    }
+}
+
 /// The network on the grid's points: what every engine differentiates.
 #[derive(Debug, Clone, Copy)]
 pub struct Net<'a> {
     /// The network (two heads: solution, parameter).
     pub model: &'a Network,
-    /// Physical coordinates of all grid points, [N, 1] each, x first.
-    pub coords: &'a [Tensor<2>],
+    /// The grid's points.
+    pub points: &'a Points,
     /// Affine maps physical → [−1, 1] per coordinate: (scale, offset).
     pub normalise: &'a [(f64, f64)],
     /// [ny, nx] (1D: [1, n]).
@@ -196,13 +222,17 @@ pub struct Net<'a> {
 impl Net<'_> {
     /// Network outputs on every grid point: (u in data units, p), each [ny, nx].
     pub fn fields(&self) -> (Tensor<2>, Tensor<2>) {
-        let inputs: Vec<Tensor<2>> = self
-            .coords
-            .iter()
-            .zip(self.normalise)
-            .map(|(c, (s, o))| c.clone() * *s + *o)
-            .collect();
-        let out = self.model.forward(&inputs);
+        let encoded = self.points.encoded.get_or_init(|| {
+            let inputs: Vec<Tensor<2>> = self
+                .points
+                .coords
+                .iter()
+                .zip(self.normalise)
+                .map(|(c, (s, o))| c.clone() * *s + *o)
+                .collect();
+            self.model.encode(&inputs)
+        });
+        let out = self.model.forward_encoded(encoded);
         // The solution head in data units; the parameter head as p = head + 1.
         let u = out.clone().narrow(1, 0, 1) * self.scale.0 + self.scale.1;
         let p = out.narrow(1, 1, 1) + 1.0;
@@ -305,7 +335,7 @@ pub fn build(kind: EngineKind, setup: &Setup<'_>) -> Result<Box<dyn Engine>> {
 
 /// Physical coordinates of the points of `grid` extended by `halo` [y, x] points on each side
 /// (1D: [0, r]), [N, 1] each, x first and varying fastest (C order): what [`Net`] evaluates.
-pub fn coordinates(grid: &Grid, halo: [usize; 2], device: &Device) -> Vec<Tensor<2>> {
+pub fn coordinates(grid: &Grid, halo: [usize; 2], device: &Device) -> Points {
     let [ny, nx] = grid.shape_2d();
     let shape = [ny + 2 * halo[0], nx + 2 * halo[1]];
     let n = shape[0] * shape[1];
@@ -318,10 +348,12 @@ pub fn coordinates(grid: &Grid, halo: [usize; 2], device: &Device) -> Vec<Tensor
     if let Some(y) = grid.y() {
         columns.push((0..n).map(|p| at(y, p / shape[1], halo[0])).collect());
     }
-    columns
-        .into_iter()
-        .map(|v| Tensor::from_data(TensorData::new(v, [n, 1]), device))
-        .collect()
+    Points::new(
+        columns
+            .into_iter()
+            .map(|v| Tensor::from_data(TensorData::new(v, [n, 1]), device))
+            .collect(),
+    )
 }
 
 pub(crate) fn tensor1(v: Vec<f64>, device: &Device) -> Tensor<1> {

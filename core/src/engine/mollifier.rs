@@ -8,7 +8,9 @@ use std::collections::BTreeSet;
 
 use burn::tensor::{Device, Tensor};
 
-use super::{Derivs, Engine, Fields, Net, Setup, coordinates, crop, exact_known, flat, tensor2};
+use super::{
+    Derivs, Engine, Fields, Net, Points, Setup, coordinates, crop, exact_known, flat, tensor2,
+};
 use crate::data::grid::Grid;
 use crate::error::{Error, Result};
 use crate::numerics::mollifier::{Boundary, Deriv2, Mollifier, MollifierConfig};
@@ -18,8 +20,8 @@ use crate::numerics::mollifier::{Boundary, Deriv2, Mollifier, MollifierConfig};
 #[derive(Debug)]
 struct Halo {
     reach: [usize; 2],
-    /// Physical coordinates of the extended grid's points, [N, 1] each, x first.
-    coords: Vec<Tensor<2>>,
+    /// The extended grid's points.
+    points: Points,
     shape: [usize; 2],
 }
 
@@ -29,7 +31,7 @@ impl Halo {
         let [ny, nx] = grid.shape_2d();
         Self {
             reach,
-            coords: coordinates(grid, reach, device),
+            points: coordinates(grid, reach, device),
             shape: [ny + 2 * reach[0], nx + 2 * reach[1]],
         }
     }
@@ -152,7 +154,7 @@ impl Engine for Conv {
         let (g, p, inside) = match &self.halo {
             Some(h) => {
                 let (g, p) = Net {
-                    coords: &h.coords,
+                    points: &h.points,
                     shape: h.shape,
                     ..*net
                 }

@@ -4,6 +4,7 @@
 //! problem's exact ones.
 
 use std::collections::BTreeSet;
+use std::sync::OnceLock;
 
 use burn::tensor::Device;
 
@@ -16,6 +17,8 @@ use crate::numerics::mollifier::Deriv2;
 pub(super) struct Taylor {
     request: Request,
     device: Device,
+    /// The network's encoding of the coordinates' jets: constant, as [`super::Points`]' is.
+    encoded: OnceLock<Jet<2>>,
 }
 
 impl Taylor {
@@ -23,7 +26,28 @@ impl Taylor {
         Self {
             request: setup.request.clone(),
             device: setup.device.clone(),
+            encoded: OnceLock::new(),
         }
+    }
+
+    /// The jets of the normalised coordinates, encoded by the network.
+    fn encode(&self, net: &Net<'_>) -> Result<Jet<2>> {
+        // Only the coefficients the requested derivatives hang on (heat's ∇² skips ∂ₓᵧ).
+        let asked = self.request.u.iter().chain(&self.request.p);
+        let coords = net.points.coords();
+        let layout = JetLayout::covering(
+            coords.len(),
+            asked.flat_map(|d| d.terms().iter().map(|&(_, ab)| ab)),
+        )?;
+        let inputs: Vec<Jet<2>> = coords
+            .iter()
+            .zip(net.normalise)
+            .enumerate()
+            .map(|(k, (c, (s, o)))| {
+                Ok(Jet::coordinate(&layout, c.clone(), k)?.map_linear(|c| c * *s, |c| c + *o))
+            })
+            .collect::<Result<_>>()?;
+        Ok(net.model.encode(&inputs))
     }
 }
 
@@ -43,22 +67,14 @@ impl Engine for Taylor {
     }
 
     fn derivatives(&self, net: &Net<'_>) -> Result<Derivs> {
-        // Only the coefficients the requested derivatives hang on (heat's ∇² skips ∂ₓᵧ).
-        let asked = self.request.u.iter().chain(&self.request.p);
-        let layout = JetLayout::covering(
-            net.coords.len(),
-            asked.flat_map(|d| d.terms().iter().map(|&(_, ab)| ab)),
-        )?;
-        let inputs: Vec<Jet<2>> = net
-            .coords
-            .iter()
-            .zip(net.normalise)
-            .enumerate()
-            .map(|(k, (c, (s, o)))| {
-                Ok(Jet::coordinate(&layout, c.clone(), k)?.map_linear(|c| c * *s, |c| c + *o))
-            })
-            .collect::<Result<_>>()?;
-        let out = net.model.forward(&inputs);
+        let encoded = match self.encoded.get() {
+            Some(e) => e,
+            None => {
+                let e = self.encode(net)?;
+                self.encoded.get_or_init(|| e)
+            }
+        };
+        let out = net.model.forward_encoded(encoded);
         let (std, mean) = net.scale;
         let u = out.map_linear(|c| c.narrow(1, 0, 1) * std, |c| c + mean);
         let p = out.map_linear(|c| c.narrow(1, 1, 1), |c| c + 1.0);

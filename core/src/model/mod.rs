@@ -390,10 +390,26 @@ impl Network {
 
     /// Forward pass on normalised coordinates.
     pub fn forward<S: Signal>(&self, coords: &[S]) -> S {
+        self.forward_encoded(&self.encode(coords))
+    }
+
+    /// The network's fixed encoding of normalised coordinates ([batch, 1] each): Fourier
+    /// features, or the coordinates side by side where the encoding is learned. A function of
+    /// the points alone, so callers evaluating the same points every step keep it.
+    pub fn encode<S: Signal>(&self, coords: &[S]) -> S {
         match self {
-            Self::Pinn(m) => m.forward(coords),
-            Self::PirateNet(m) => m.forward(coords),
-            Self::PinnsFormer(m) => m.forward(coords),
+            Self::Pinn(m) => m.encode(coords),
+            Self::PirateNet(m) => m.encode(coords),
+            Self::PinnsFormer(m) => m.encode(coords),
+        }
+    }
+
+    /// Forward pass on [`Network::encode`]'s output; returns [batch, outputs].
+    pub fn forward_encoded<S: Signal>(&self, x: &S) -> S {
+        match self {
+            Self::Pinn(m) => m.forward_encoded(x),
+            Self::PirateNet(m) => m.forward_encoded(x),
+            Self::PinnsFormer(m) => m.forward_encoded(x),
         }
     }
 }

@@ -82,11 +82,19 @@ impl PinnConfig {
 }
 
 impl Pinn {
+    /// The Fourier features of normalised coordinates (each a [batch, 1] signal).
+    pub fn encode<S: Signal>(&self, coords: &[S]) -> S {
+        fourier(coords, &self.omegas)
+    }
+
     /// Forward pass on normalised coordinates (each a [batch, 1] signal); returns [batch, outputs].
     pub fn forward<S: Signal>(&self, coords: &[S]) -> S {
-        let mut h = fourier(coords, &self.omegas)
-            .linear(&self.input)
-            .activate(self.activation);
+        self.forward_encoded(&self.encode(coords))
+    }
+
+    /// Forward pass on [`Pinn::encode`]'s features.
+    pub fn forward_encoded<S: Signal>(&self, features: &S) -> S {
+        let mut h = features.linear(&self.input).activate(self.activation);
         for (layer, norm) in self.hidden.iter().zip(&self.norms) {
             h = h.add(&h.linear(layer).norm_activate(norm, self.activation));
         }

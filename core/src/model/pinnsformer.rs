@@ -229,14 +229,24 @@ impl PinnsFormer {
     /// Forward pass on normalised coordinates; returns [batch, outputs] at the sequence's first
     /// point (the point asked for; the others are its context).
     pub fn forward<S: Signal>(&self, coords: &[S]) -> S {
-        // Pseudo-sequence and learned sinusoidal embedding sin(W·x + b).
+        self.forward_encoded(&self.encode(coords))
+    }
+
+    /// Its encoding is learned: the coordinates side by side.
+    pub fn encode<S: Signal>(&self, coords: &[S]) -> S {
+        S::cat(coords)
+    }
+
+    /// Forward pass on [`PinnsFormer::encode`]'s coordinates ([batch, inputs]).
+    pub fn forward_encoded<S: Signal>(&self, coords: &S) -> S {
+        // Pseudo-sequence (every coordinate shifted by the same step) and learned sinusoidal
+        // embedding sin(W·x + b).
         let embedded: Vec<S> = (0..self.sequence)
             .map(|i| {
-                let shifted: Vec<S> = coords
-                    .iter()
-                    .map(|c| c.affine(1.0, i as f64 * self.step))
-                    .collect();
-                S::cat(&shifted).linear(&self.embed).sin()
+                coords
+                    .affine(1.0, i as f64 * self.step)
+                    .linear(&self.embed)
+                    .sin()
             })
             .collect();
         let mut enc = embedded.clone();

@@ -83,15 +83,25 @@ impl PirateNetConfig {
 }
 
 impl PirateNet {
-    /// Forward pass on normalised coordinates; returns [batch, outputs].
-    pub fn forward<S: Signal>(&self, coords: &[S]) -> S {
+    /// The random Fourier embedding [cos(B·x), sin(B·x)] of normalised coordinates.
+    pub fn encode<S: Signal>(&self, coords: &[S]) -> S {
         let device = coords[0].device();
         let b = Tensor::<2>::from_data(
             TensorData::new(self.frequencies.clone(), self.shape),
             &device,
         );
         let bx = S::cat(coords).matmul(&b);
-        let phi = S::cat(&[bx.cos(), bx.sin()]);
+        S::cat(&[bx.cos(), bx.sin()])
+    }
+
+    /// Forward pass on normalised coordinates; returns [batch, outputs].
+    pub fn forward<S: Signal>(&self, coords: &[S]) -> S {
+        self.forward_encoded(&self.encode(coords))
+    }
+
+    /// Forward pass on [`PirateNet::encode`]'s embedding.
+    pub fn forward_encoded<S: Signal>(&self, phi: &S) -> S {
+        let phi = phi.clone();
         let u = phi.linear(&self.gate_u).activate(Activation::Tanh);
         let v = phi.linear(&self.gate_v).activate(Activation::Tanh);
         // z = f⊙U + (1 − f)⊙V

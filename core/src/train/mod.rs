@@ -21,7 +21,7 @@ pub use config::{KernelSize, RunConfig};
 pub use driver::{Control, Hooks, Outcome, StepBudget, Stopped};
 
 use crate::data::dataset::Dataset;
-use crate::engine::{self, Engine, Fields, Net, Setup, tensor1};
+use crate::engine::{self, Engine, Fields, Net, Points, Setup, tensor1};
 use crate::error::{Error, Result};
 use crate::model::Network;
 use crate::numerics::autosize;
@@ -71,8 +71,8 @@ pub struct Trainer {
     peak_device_bytes: Option<u64>,
     /// [ny, nx] (1D: [1, n]).
     shape: [usize; 2],
-    /// Physical coordinates of all grid points, [N, 1] each (x, then y in 2D).
-    coords: Vec<Tensor<2>>,
+    /// All grid points (x, then y in 2D).
+    points: Points,
     /// Affine maps physical → [−1, 1] per coordinate: (scale, offset).
     normalise: Vec<(f64, f64)>,
     targets: Targets,
@@ -208,7 +208,7 @@ impl Trainer {
         // Coordinates: x varies fastest (C order), normalised to [−1, 1] inside the network.
         let mut axes = vec![ds.grid.x().clone()];
         axes.extend(ds.grid.y().cloned());
-        let coords = engine::coordinates(&ds.grid, [0, 0], &device);
+        let points = engine::coordinates(&ds.grid, [0, 0], &device);
         let normalise = axes
             .iter()
             .map(|a| {
@@ -276,7 +276,7 @@ impl Trainer {
             peak_device_bytes: None,
             device: device.clone(),
             shape,
-            coords,
+            points,
             normalise,
             targets,
             obs_mean,
@@ -324,7 +324,7 @@ impl Trainer {
     fn net(&self) -> Net<'_> {
         Net {
             model: &self.model,
-            coords: &self.coords,
+            points: &self.points,
             normalise: &self.normalise,
             shape: self.shape,
             scale: (self.obs_std, self.obs_mean),

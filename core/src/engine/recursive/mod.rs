@@ -353,7 +353,7 @@ impl Engine for Recursive {
     }
 
     fn derivatives(&self, net: &Net<'_>) -> Result<Derivs> {
-        let raw = derivatives(net.model, net.coords, net.normalise, &self.request)?;
+        let raw = derivatives(net.model, net.points.coords(), net.normalise, &self.request)?;
         let (std, mean) = net.scale;
         // Network units → data units: u = std·head + mean, p = head + 1.
         Ok(Derivs {
