@@ -269,7 +269,29 @@ pub struct Operand<'a> {
     pub transposed: bool,
 }
 
-impl Operand<'_> {
+impl<'a> Operand<'a> {
+    /// `data` as a row-major [rows, cols] matrix.
+    pub fn new(data: &'a [f32], rows: usize, cols: usize) -> Self {
+        let transposed = false;
+        Self {
+            data,
+            rows,
+            cols,
+            transposed,
+        }
+    }
+
+    /// The [rows, cols] transpose of `data`, a row-major [cols, rows] matrix.
+    pub fn transpose_of(data: &'a [f32], rows: usize, cols: usize) -> Self {
+        let transposed = true;
+        Self {
+            data,
+            rows,
+            cols,
+            transposed,
+        }
+    }
+
     /// (row stride, column stride) of the operand in `data`.
     fn strides(&self) -> (isize, isize) {
         let (r, c) = (self.rows as isize, self.cols as isize);
@@ -355,18 +377,7 @@ pub fn linear(x: &[f32], rows: usize, weight: &[f32], n: usize, bias: Option<&[f
         }
         None => vec![0.0; rows * n],
     };
-    let x = Operand {
-        data: x,
-        rows,
-        cols: k,
-        transposed: false,
-    };
-    let w = Operand {
-        data: weight,
-        rows: k,
-        cols: n,
-        transposed: false,
-    };
+    let (x, w) = (Operand::new(x, rows, k), Operand::new(weight, k, n));
     matmul(&mut y, bias.is_some(), x, w);
     y
 }
@@ -387,31 +398,14 @@ pub fn linear_backward(
         weight.len()
     );
     let (rows, k) = (dy.len() / n, weight.len() / n);
-    let dyo = Operand {
-        data: dy,
-        rows,
-        cols: n,
-        transposed: false,
-    };
+    let dyo = Operand::new(dy, rows, n);
     let dx = want_x.then(|| {
         let mut dx = vec![0.0; rows * k];
-        let wt = Operand {
-            data: weight,
-            rows: n,
-            cols: k,
-            transposed: true,
-        };
-        matmul(&mut dx, false, dyo, wt);
+        matmul(&mut dx, false, dyo, Operand::transpose_of(weight, n, k));
         dx
     });
     let mut dw = vec![0.0; k * n];
-    let xt = Operand {
-        data: x,
-        rows: k,
-        cols: rows,
-        transposed: true,
-    };
-    matmul(&mut dw, false, xt, dyo);
+    matmul(&mut dw, false, Operand::transpose_of(x, k, rows), dyo);
     let db = Arch::new().dispatch(ColumnSums { v: dy, n });
     (dx, dw, db)
 }

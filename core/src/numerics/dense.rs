@@ -9,13 +9,12 @@
 //! the recursive engine has its own layers.
 
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
-use burn::backend::autodiff::checkpoint::strategy::NoCheckpointing;
 use burn::backend::autodiff::grads::Gradients;
-use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
-use burn::backend::{Autodiff, Flex, TensorMetadata};
+use burn::backend::autodiff::ops::{Backward, Ops};
+use burn::backend::{Flex, TensorMetadata};
 use burn::tensor::{Tensor, TensorData};
 
-use super::tanh::{Prim, contiguous, slice};
+use super::tanh::{Prim, contiguous, fused3, slice};
 
 /// The autodiff node of a dense layer over x, W and b.
 #[derive(Debug)]
@@ -63,36 +62,12 @@ pub fn linear(x: &Tensor<2>, weight: Tensor<2>, bias: Tensor<1>) -> Option<Tenso
     let rows = x.dims()[0];
     let n = weight.dims()[1];
     let kernel = |x: &Prim<Flex>, w: &Prim<Flex>, b: &Prim<Flex>| {
-        let (x, w, b) = (contiguous(x)?, contiguous(w)?, contiguous(b)?);
-        let y = mollify_kernels::linear(slice(&x), rows, slice(&w), n, Some(slice(&b)));
-        Some((Prim::<Flex>::from_data(TensorData::new(y, [rows, n])), x, w))
+        let (x, weight, b) = (contiguous(x)?, contiguous(w)?, contiguous(b)?);
+        let y = mollify_kernels::linear(slice(&x), rows, slice(&weight), n, Some(slice(&b)));
+        let y = Prim::<Flex>::from_data(TensorData::new(y, [rows, n]));
+        Some((y, LinearState { x, weight }))
     };
-    if let (Ok(x), Ok(w), Ok(b)) = (
-        x.clone().try_into_primitive::<Autodiff<Flex>>(),
-        weight.clone().try_into_primitive::<Autodiff<Flex>>(),
-        bias.clone().try_into_primitive::<Autodiff<Flex>>(),
-    ) {
-        let (x, gx) = x.into_parts();
-        let (w, gw) = w.into_parts();
-        let (b, gb) = b.into_parts();
-        let (y, x, weight) = kernel(&x, &w, &b)?;
-        let y = match LinearNode
-            .prepare::<NoCheckpointing>([gx, gw, gb])
-            .compute_bound()
-            .stateful()
-        {
-            OpsKind::Tracked(prep) => prep.finish(LinearState { x, weight }, y),
-            OpsKind::UnTracked(prep) => prep.finish(y),
-        };
-        return Some(Tensor::from_primitive::<Autodiff<Flex>>(y));
-    }
-    let (x, w, b) = (
-        x.clone().try_into_primitive::<Flex>().ok()?,
-        weight.try_into_primitive::<Flex>().ok()?,
-        bias.try_into_primitive::<Flex>().ok()?,
-    );
-    let (y, _, _) = kernel(&x, &w, &b)?;
-    Some(Tensor::from_primitive::<Flex>(y))
+    fused3(LinearNode, x, &weight, &bias, kernel)
 }
 
 #[cfg(test)]
@@ -101,14 +76,8 @@ mod tests {
     use burn::nn::LinearConfig;
     use burn::tensor::Device;
 
+    use super::super::tanh::values;
     use super::*;
-
-    fn values<const D: usize>(t: Tensor<D>) -> Vec<f32> {
-        t.into_data()
-            .convert::<f32>()
-            .try_to_vec::<f32>()
-            .expect("f32 data")
-    }
 
     /// Sizes off every lane and block multiple.
     const ROWS: usize = 37;

@@ -160,46 +160,67 @@ pub fn layer_norm_tanh(
 ) -> Option<Tensor<2>> {
     let n = x.dims()[1];
     let kernel = |x: &Prim<Flex>, gamma: &Prim<Flex>, beta: &Prim<Flex>| {
-        let (x, gamma, beta) = (contiguous(x)?, contiguous(gamma)?, contiguous(beta)?);
-        let out = mollify_kernels::norm_tanh(slice(&x), n, slice(&gamma), slice(&beta), eps as f32);
-        Some((out, gamma))
-    };
-    if let (Ok(x), Ok(gamma), Ok(beta)) = (
-        x.clone().try_into_primitive::<Autodiff<Flex>>(),
-        gamma.clone().try_into_primitive::<Autodiff<Flex>>(),
-        beta.clone().try_into_primitive::<Autodiff<Flex>>(),
-    ) {
-        let (x, gx) = x.into_parts();
-        let (gamma, gg) = gamma.into_parts();
-        let (beta, gb) = beta.into_parts();
-        let (out, gamma) = kernel(&x, &gamma, &beta)?;
+        let (xc, gamma, beta) = (contiguous(x)?, contiguous(gamma)?, contiguous(beta)?);
+        let out =
+            mollify_kernels::norm_tanh(slice(&xc), n, slice(&gamma), slice(&beta), eps as f32);
         let y = Prim::<Flex>::from_data(TensorData::new(out.y, x.shape()));
-        let y = match NormTanhNode
-            .prepare::<NoCheckpointing>([gx, gg, gb])
+        let state = NormTanhState {
+            y: y.clone(),
+            xhat: out.xhat,
+            rstd: out.rstd,
+            gamma,
+        };
+        Some((y, state))
+    };
+    fused3(NormTanhNode, x, &gamma, &beta, kernel)
+}
+
+/// Runs a fused CPU op of three inputs: `kernel` maps their flex primitives to the output and
+/// the state its autodiff `node` keeps for the backward pass, recorded on `Autodiff<Flex>`.
+/// None off flex, or where `kernel` declines (not f32).
+pub(super) fn fused3<N, const A: usize, const B: usize, const C: usize>(
+    node: N,
+    a: &Tensor<A>,
+    b: &Tensor<B>,
+    c: &Tensor<C>,
+    kernel: impl FnOnce(&Prim<Flex>, &Prim<Flex>, &Prim<Flex>) -> Option<(Prim<Flex>, N::State)>,
+) -> Option<Tensor<2>>
+where
+    N: Backward<Flex, 3>,
+{
+    if let (Ok(a), Ok(b), Ok(c)) = (
+        a.clone().try_into_primitive::<Autodiff<Flex>>(),
+        b.clone().try_into_primitive::<Autodiff<Flex>>(),
+        c.clone().try_into_primitive::<Autodiff<Flex>>(),
+    ) {
+        let ((a, ga), (b, gb), (c, gc)) = (a.into_parts(), b.into_parts(), c.into_parts());
+        let (y, state) = kernel(&a, &b, &c)?;
+        let y = match node
+            .prepare::<NoCheckpointing>([ga, gb, gc])
             .compute_bound()
             .stateful()
         {
-            OpsKind::Tracked(prep) => {
-                let state = NormTanhState {
-                    y: y.clone(),
-                    xhat: out.xhat,
-                    rstd: out.rstd,
-                    gamma,
-                };
-                prep.finish(state, y)
-            }
+            OpsKind::Tracked(prep) => prep.finish(state, y),
             OpsKind::UnTracked(prep) => prep.finish(y),
         };
         return Some(Tensor::from_primitive::<Autodiff<Flex>>(y));
     }
-    let (x, gamma, beta) = (
-        x.clone().try_into_primitive::<Flex>().ok()?,
-        gamma.try_into_primitive::<Flex>().ok()?,
-        beta.try_into_primitive::<Flex>().ok()?,
+    let (a, b, c) = (
+        a.clone().try_into_primitive::<Flex>().ok()?,
+        b.clone().try_into_primitive::<Flex>().ok()?,
+        c.clone().try_into_primitive::<Flex>().ok()?,
     );
-    let (out, _) = kernel(&x, &gamma, &beta)?;
-    let y = Prim::<Flex>::from_data(TensorData::new(out.y, x.shape()));
+    let (y, _) = kernel(&a, &b, &c)?;
     Some(Tensor::from_primitive::<Flex>(y))
+}
+
+/// A tensor's values as f32 (the fused ops' tests).
+#[cfg(test)]
+pub(super) fn values<const D: usize>(t: Tensor<D>) -> Vec<f32> {
+    t.into_data()
+        .convert::<f32>()
+        .try_to_vec::<f32>()
+        .expect("f32 data")
 }
 
 #[cfg(test)]
@@ -210,13 +231,6 @@ mod tests {
 
     use super::*;
     use crate::model::{Activation, LAYER_NORM_EPS, Signal};
-
-    fn values<const D: usize>(t: Tensor<D>) -> Vec<f32> {
-        t.into_data()
-            .convert::<f32>()
-            .try_to_vec::<f32>()
-            .expect("f32 data")
-    }
 
     #[test]
     fn tanh_and_its_gradient_match_burns() {
