@@ -371,9 +371,7 @@ pub fn linear(x: &[f32], rows: usize, weight: &[f32], n: usize, bias: Option<&[f
                 "linear: a bias of {} values for {n} outputs",
                 b.len()
             );
-            let mut y = Vec::with_capacity(rows * n);
-            (0..rows).for_each(|_| y.extend_from_slice(b));
-            y
+            b.repeat(rows)
         }
         None => vec![0.0; rows * n],
     };
