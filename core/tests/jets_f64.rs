@@ -284,7 +284,6 @@ fn model_jets_match_finite_differences() {
     let (xs, ys) = (XS, YS);
     let layout = JetLayout::new(2, 4).unwrap();
     for arch in Arch::ALL {
-        device.seed(5);
         let net = Network::new(arch, 2, 16, 3, 5, &device);
         let jets = net.forward(&[
             Jet::coordinate(&layout, column(&xs, &device), 0).unwrap(),

@@ -80,7 +80,6 @@ fn recursive_derivatives_and_weight_gradients_match_jets() {
     );
     let layout = JetLayout::new(2, 4).unwrap();
     for arch in Arch::ALL {
-        device.seed(3);
         let net = Network::new(arch, 2, 16, 4, 3, &device);
         let coords = [column(&xs, &device), column(&ys, &device)];
         let rec = recursive::derivatives(&net, &coords, &normalise, &request).unwrap();
@@ -155,7 +154,6 @@ fn one_dimensional_first_derivative_matches_jets() {
     let normalise = [(0.4, -1.0)];
     let layout = JetLayout::new(1, 1).unwrap();
     for arch in Arch::ALL {
-        device.seed(8);
         let net = Network::new(arch, 1, 16, 3, 8, &device);
         let t = column(&ts, &device);
         let request = Request::new([Deriv2::X], []);

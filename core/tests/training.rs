@@ -6,7 +6,7 @@ use futures_lite::future::block_on;
 use std::collections::BTreeSet;
 
 use mollify_core::engine::{self, Engine, EngineKind, Net, Request, Setup};
-use mollify_core::model::{Arch, PinnConfig};
+use mollify_core::model::{Arch, PinnConfig, seeded};
 use mollify_core::numerics::jet::{Jet, JetLayout};
 use mollify_core::problems::{Observation, Size, chromatin, heat, langevin, ode};
 use mollify_core::train::{RunConfig, Trainer};
@@ -24,12 +24,13 @@ fn read<const D: usize>(t: Tensor<D>) -> Vec<f64> {
 #[test]
 fn engines_agree_on_the_laplacian_of_a_smooth_network() {
     let device = Device::flex();
-    device.seed(3);
-    let model = PinnConfig::new(2)
-        .with_outputs(1)
-        .with_fourier(2)
-        .with_fourier_max(2.0)
-        .init(&device);
+    let model = seeded(&device, 3, || {
+        PinnConfig::new(2)
+            .with_outputs(1)
+            .with_fourier(2)
+            .with_fourier_max(2.0)
+            .init(&device)
+    });
     let n = 160;
     let h = 2.0 / (n - 1) as f64;
     let coords: Vec<f64> = (0..n).map(|i| -1.0 + h * i as f64).collect();

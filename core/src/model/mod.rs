@@ -4,6 +4,8 @@
 //! and on nested autodiff primitives ([`crate::engine::recursive`], the paper's recursive baseline).
 //! One module per architecture: [`Pinn`], [`PirateNet`], [`PinnsFormer`].
 
+use std::sync::Mutex;
+
 use burn::module::Module;
 use burn::nn::{LayerNorm, Linear};
 use burn::tensor::{Device, Tensor};
@@ -325,9 +327,29 @@ impl Default for ModelConfig {
     }
 }
 
+/// Serialises seeded initialisations: burn's CPU backend draws every random tensor from one
+/// process-wide generator, so two threads seeding and initialising at once interleave their
+/// draws (tests running in parallel did: the same seed gave two different networks).
+static SEEDED: Mutex<()> = Mutex::new(());
+
+/// Runs `init` with `device`'s generator seeded by `seed`, no other seeded initialisation
+/// interleaving: the same seed gives the same parameters whatever else the process runs.
+pub fn seeded<T>(device: &Device, seed: u64, init: impl FnOnce() -> T) -> T {
+    let _only = SEEDED
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    device.seed(seed);
+    init()
+}
+
 impl ModelConfig {
-    /// The network for `inputs` coordinates, two heads (solution, parameter).
+    /// The network for `inputs` coordinates, two heads (solution, parameter), its parameters
+    /// drawn from `seed` (see [`seeded`]).
     pub fn init(&self, inputs: usize, device: &Device) -> Network {
+        seeded(device, self.seed, || self.build(inputs, device))
+    }
+
+    fn build(&self, inputs: usize, device: &Device) -> Network {
         match self.arch {
             Arch::Pinn => Network::Pinn(
                 PinnConfig::new(inputs)

@@ -60,7 +60,7 @@ pub struct Pinn {
 }
 
 impl PinnConfig {
-    /// Builds the network with parameters on `device` (seed it with `device.seed` first).
+    /// Builds the network with parameters on `device` (inside [`super::seeded`] to make them reproducible).
     pub fn init(&self, device: &Device) -> Pinn {
         let omegas: Vec<f64> = (1..=self.fourier)
             .map(|j| self.fourier_max * j as f64 / self.fourier as f64)

@@ -189,7 +189,6 @@ impl Trainer {
         };
         config.mollifier.size = Some(KernelSize::Points(size));
         let device = device.clone().autodiff();
-        device.seed(config.model.seed);
         let dims = ds.grid.ndim();
         let shape = ds.grid.shape_2d();
         let request = problem.request();
