@@ -6,7 +6,7 @@
 
 use std::sync::Mutex;
 
-use burn::module::Module;
+use burn::module::{Module, ModuleVisitor, Param};
 use burn::nn::{LayerNorm, Linear};
 use burn::tensor::{Device, Tensor};
 use serde::{Deserialize, Serialize};
@@ -332,14 +332,28 @@ impl Default for ModelConfig {
 /// draws (tests running in parallel did: the same seed gave two different networks).
 static SEEDED: Mutex<()> = Mutex::new(());
 
-/// Runs `init` with `device`'s generator seeded by `seed`, no other seeded initialisation
-/// interleaving: the same seed gives the same parameters whatever else the process runs.
-pub fn seeded<T>(device: &Device, seed: u64, init: impl FnOnce() -> T) -> T {
+/// Runs `init` with `device`'s generator seeded by `seed` and draws every parameter of the
+/// module it builds, no other seeded initialisation interleaving: the same seed gives the same
+/// parameters whatever else the process runs.
+pub fn seeded<M: Module>(device: &Device, seed: u64, init: impl FnOnce() -> M) -> M {
     let _only = SEEDED
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
     device.seed(seed);
-    init()
+    let module = init();
+    module.visit(&mut Materialise);
+    module
+}
+
+/// Draws every float parameter now: burn initialises parameters lazily, at first use, which
+/// would draw from the generator outside [`seeded`]'s lock.
+#[derive(Debug)]
+struct Materialise;
+
+impl ModuleVisitor for Materialise {
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+        let _ = param.val();
+    }
 }
 
 impl ModelConfig {
