@@ -35,9 +35,14 @@ pub(crate) trait FastTanh: Backend {
     /// tanh's backward pass from its output y: g·(1 − y²) = g − g·y·y, in tensor ops (which
     /// an autodiff backend records, so a level below can be differentiated again).
     fn tanh_backward(g: Prim<Self>, y: Prim<Self>) -> Prim<Self> {
-        let gy2 = Self::float_mul(Self::float_mul(g.clone(), y.clone()), y);
-        Self::float_sub(g, gy2)
+        composed_tanh_backward::<Self>(g, y)
     }
+}
+
+/// g − g·y·y in tensor ops: the default of [`FastTanh::tanh_backward`] and flex's fallback.
+fn composed_tanh_backward<B: Backend>(g: Prim<B>, y: Prim<B>) -> Prim<B> {
+    let gy2 = B::float_mul(B::float_mul(g.clone(), y.clone()), y);
+    B::float_sub(g, gy2)
 }
 
 impl FastTanh for Flex {
@@ -51,8 +56,7 @@ impl FastTanh for Flex {
     /// One pass instead of three tensor ops, each allocating its output.
     fn tanh_backward(g: Prim<Self>, y: Prim<Self>) -> Prim<Self> {
         let (Some(gc), Some(yc)) = (contiguous(&g), contiguous(&y)) else {
-            let gy2 = Flex::float_mul(Flex::float_mul(g.clone(), y.clone()), y);
-            return Flex::float_sub(g, gy2);
+            return composed_tanh_backward::<Flex>(g, y);
         };
         let dx = mollify_kernels::tanh_backward(slice(&gc), slice(&yc));
         Prim::<Self>::from_data(TensorData::new(dx, g.shape()))
