@@ -56,6 +56,9 @@ pub(crate) fn resolve(
     set(&mut c.model.activation, &args.activation);
     set(&mut c.model.depth, &args.depth);
     set(&mut c.model.width, &args.width);
+    if args.fourier_max.is_some() {
+        c.model.fourier_max = args.fourier_max;
+    }
     set(&mut c.model.seed, &args.seed);
     set(&mut c.mollifier.family, &args.kernel);
     if args.kernel_size.is_some() {
@@ -106,6 +109,9 @@ pub(crate) struct Summary {
     /// The mollifier's boundary policy as resolved (absent before a run resolves it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) boundary: Option<String>,
+    /// The PINN's Fourier bandwidth as resolved (absent for the other architectures).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) fourier_max: Option<f64>,
     pub(crate) steps: usize,
     pub(crate) status: String,
     pub(crate) loss: f64,
@@ -431,6 +437,15 @@ pub(crate) fn load_for_resume(dir: &Path) -> Result<(Dataset, RunConfig, PathBuf
     Ok((ds, config, dir.to_path_buf()))
 }
 
+/// The configuration a spawned run reads: beside its folder, the folder's whole name and
+/// `.toml` (`Path::with_extension` would cut "heat-n0.05-s0" at its dot, and cells of one noise
+/// level then shared one file: two starting together ran one's settings twice).
+fn request_file(out: &Path) -> PathBuf {
+    let mut name = out.as_os_str().to_owned();
+    name.push(".toml");
+    PathBuf::from(name)
+}
+
 /// Runs `mollify train` on a saved dataset in a child process (its own peak memory, and a
 /// crash or divergence that stays its own), then reads its summary.
 pub(crate) fn spawn_train(
@@ -442,7 +457,7 @@ pub(crate) fn spawn_train(
     quiet: bool,
 ) -> Result<Summary, CliError> {
     io::create_dir_all(out)?;
-    let file = out.with_extension("toml");
+    let file = request_file(out);
     write_file(&file, config.to_toml()?.as_bytes())?;
     let exe = std::env::current_exe().map_err(|e| CliError::Other(e.to_string()))?;
     let mut cmd = std::process::Command::new(exe);
@@ -512,6 +527,7 @@ impl Summary {
                 _ => None,
             },
             boundary: c.mollifier.boundary.map(|b| b.to_string()),
+            fourier_max: c.model.fourier_max,
             steps: 0,
             status,
             loss: f64::NAN,
@@ -534,5 +550,23 @@ impl Summary {
     /// Whether the run produced results (finished or stopped with a summary of its own).
     pub(crate) fn has_results(&self) -> bool {
         !self.status.starts_with(FAILED)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_run_folder_has_its_own_request_file() {
+        let a = request_file(Path::new(
+            "out/table/heat-default-n0.05-pinn-mollifier-d4-s0",
+        ));
+        let b = request_file(Path::new("out/table/heat-default-n0.05-pinn-fd-d4-s0"));
+        assert_eq!(
+            a,
+            Path::new("out/table/heat-default-n0.05-pinn-mollifier-d4-s0.toml")
+        );
+        assert_ne!(a, b);
     }
 }
