@@ -23,6 +23,7 @@ fn a_saved_configuration_loads_back_identical() {
     c.data.noise = 0.05;
     c.data.size = Size::Paper;
     c.model.activation = Activation::Sin;
+    c.model.fourier_max = Some(1.5);
     c.mollifier.family = KernelFamily::Poly4;
     c.mollifier.size = Some(KernelSize::Points(15));
     c.mollifier.boundary = Some(Boundary::Reflect);

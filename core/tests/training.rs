@@ -6,7 +6,7 @@ use futures_lite::future::block_on;
 use std::collections::BTreeSet;
 
 use mollify_core::engine::{self, Engine, EngineKind, Net, Request, Setup};
-use mollify_core::model::{Arch, PinnConfig, seeded};
+use mollify_core::model::{Arch, FOURIER_MAX, PinnConfig, seeded};
 use mollify_core::numerics::jet::{Jet, JetLayout};
 use mollify_core::problems::{Observation, Size, chromatin, heat, langevin, ode};
 use mollify_core::train::{RunConfig, Trainer};
@@ -380,46 +380,72 @@ fn the_same_seed_gives_the_same_run() {
     assert_eq!(run(), run());
 }
 
-/// CPU training is chaotic in the summation order, which the test harness's concurrency
-/// changes, and one network seed's correlation scatters (seeds 0, 1, 2 at 2500 steps: 0.992,
-/// 0.946, 0.881; at 1500: 0.94, 0.91, 0.91): the claim is made on the median of three seeds,
-/// trained side by side.
+/// The bar: quick heat at 5 % observation noise, 500 steps, the mollifier PINN with
+/// heat's own Fourier bandwidth (features to 3, which the trainer resolves and saves): k,
+/// ∇²T and the separable k̂ all correlate ≥ 0.95 with the truth (data seed 0, network seeds
+/// 0–3 by the CLI: k 0.962–0.975, ∇²T 0.968–0.976, k̂ 0.961–0.972; with features to 6, the
+/// old default, k 0.93 on five seeds). CPU training is chaotic in the summation order, which
+/// the test harness's concurrency changes: the claim is on the median of three seeds.
 #[test]
-fn mollifier_pinn_recovers_a_spatially_varying_conductivity() {
+fn mollifier_pinn_recovers_conductivity_and_laplacian_from_noisy_samples() {
     let ds = heat::simulate(
         heat::Case::Smooth,
         heat::Form::NonDivergence,
         Size::Quick,
-        &Observation::default(),
+        &Observation {
+            noise: 0.05,
+            ..Observation::default()
+        },
     )
     .unwrap();
-    let steps = 2500;
+    let steps = 500;
     let train = |seed: u64| {
         let mut config = RunConfig::new().with_steps(steps);
         config.model.seed = seed;
         let mut trainer = Trainer::new(&ds, config, &Device::flex()).unwrap();
-        let mut seconds = 0.0;
+        assert_eq!(trainer.config().model.fourier_max, Some(3.0));
         for _ in 0..steps {
-            seconds += block_on(trainer.step()).unwrap().seconds;
+            block_on(trainer.step()).unwrap();
         }
         let m = block_on(trainer.metrics()).unwrap().unwrap();
-        println!(
-            "heat 64×64, mollifier PINN, seed {seed}, {steps} steps: k correlation {:.3}, ∇²T correlation {:.3}, separable k̂ correlation {:.3}, relative L2 {:.3}, {:.1} ms/step (region inset {:?})",
+        let c = [
             m.correlation().unwrap(),
             m.intermediate_correlation().unwrap(),
             m.separable_correlation().unwrap(),
-            m.interior.parameter.relative_l2,
-            1e3 * seconds / steps as f64,
-            trainer.metric_region()
+        ];
+        println!(
+            "heat 64², 5 % noise, mollifier PINN, seed {seed}: k, ∇²T, k̂ correlations {c:.3?}"
         );
-        m.correlation().unwrap()
+        c
     };
-    let mut c: Vec<f64> = std::thread::scope(|s| {
+    let runs: Vec<[f64; 3]> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..3).map(|seed| s.spawn(move || train(seed))).collect();
         handles.into_iter().map(|h| h.join().unwrap()).collect()
     });
-    c.sort_by(f64::total_cmp);
-    assert!(c[1] >= 0.9, "median of {c:?}");
+    for (i, what) in ["k", "∇²T", "separable k̂"].iter().enumerate() {
+        let mut c: Vec<f64> = runs.iter().map(|r| r[i]).collect();
+        c.sort_by(f64::total_cmp);
+        assert!(c[1] >= 0.95, "{what}: median of {c:?}");
+    }
+}
+
+/// Raw coordinates when the Fourier bandwidth is 0; a problem that names no bandwidth (the
+/// toy ODE) runs with the default 6, and a bandwidth the run names is kept.
+#[test]
+fn fourier_bandwidth_zero_feeds_the_raw_coordinates() {
+    let device = Device::flex();
+    let net = PinnConfig::new(2).with_fourier_max(0.0).init(&device);
+    let x = Tensor::<2>::zeros([3, 1], &device);
+    assert_eq!(net.encode(&[x.clone(), x]).dims(), [3, 2]);
+    let ds = ode::simulate(Size::Quick, &ode::Params::default()).unwrap();
+    let fourier = |config: RunConfig| {
+        let trainer = Trainer::new(&ds, config, &device).unwrap();
+        trainer.config().model.fourier_max
+    };
+    assert_eq!(fourier(RunConfig::new()), Some(FOURIER_MAX));
+    let mut config = RunConfig::new();
+    config.model.fourier_max = Some(1.5);
+    assert_eq!(fourier(config), Some(1.5));
 }
 
 /// Paper B.5: the mollifier layer also solves forward problems. u′ + u = sin 2t on [0, 5] from

@@ -37,6 +37,8 @@ enum Part {
     /// Mollifier kernel-size sweep at the table's noise (the paper's support ablation, B.1.3),
     /// and the paper's boundary policy against the default.
     Kernel,
+    /// The PINN's Fourier bandwidth at the table's noise, every noise-swept engine.
+    Fourier,
     /// Cost vs depth.
     Depth,
     /// Cost vs grid.
@@ -58,6 +60,8 @@ struct Cell {
     kernel_size: Option<usize>,
     #[serde(default)]
     boundary: Option<String>,
+    #[serde(default)]
+    fourier_max: Option<f64>,
     order: usize,
     depth: usize,
     grid: String,
@@ -98,6 +102,7 @@ impl Cell {
             sigma: job.sigma,
             kernel_size: s.kernel_size,
             boundary: s.boundary.clone(),
+            fourier_max: s.fourier_max,
             order,
             depth: job.depth,
             grid: ds
@@ -231,6 +236,7 @@ pub(crate) fn run(args: &BenchArgs) -> Result<(), CliError> {
             if name != "langevin" {
                 accuracy.extend(plan.kernel(name));
             }
+            accuracy.extend(plan.fourier(name));
         }
         if !args.no_sweeps {
             cost.extend(plan.depth(name));

@@ -187,6 +187,11 @@ pub(crate) struct RunArgs {
     /// Network width [default: 64].
     #[arg(long)]
     pub(crate) width: Option<usize>,
+    /// Highest frequency of the PINN's Fourier features, radians per unit of the normalised
+    /// coordinate; 0: the raw coordinates [default: the problem's: 3 for heat and Langevin, 6
+    /// otherwise].
+    #[arg(long = "fourier-max")]
+    pub(crate) fourier_max: Option<f64>,
     /// Peak learning rate [default: 0.003].
     #[arg(long)]
     pub(crate) lr: Option<f64>,

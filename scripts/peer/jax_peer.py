@@ -246,6 +246,8 @@ def mollify_cell(binary, problem, engine, n, depth, width, steps, warm):
             "--kernel-size", str(KERNEL), "--out", os.path.join(tmp, "run"),
             # The peer's boundaries: mollify's heat default is the network halo, the peer crops.
             "--boundary", "periodic" if problem == "chromatin" else "valid",
+            # The peer's features j = 1..6 (heat's default is 0.5..3: the same cost).
+            "--fourier-max", "6",
         ]
         done = subprocess.run(cmd, capture_output=True, text=True)
         if done.returncode != 0:

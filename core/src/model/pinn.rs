@@ -21,6 +21,10 @@ pub(crate) fn fourier<S: Signal>(inputs: &[S], omegas: &[f64]) -> S {
     S::cat(&parts)
 }
 
+/// Highest Fourier frequency of the PINN's coordinate encoding when neither the run nor the
+/// problem names one.
+pub const FOURIER_MAX: f64 = 6.0;
+
 /// The paper's upgraded PINN: Fourier features, then residual blocks h ← h + σ(LN(W·h + b)).
 #[derive(Config, Debug)]
 pub struct PinnConfig {
@@ -41,8 +45,9 @@ pub struct PinnConfig {
     /// Fourier frequencies per coordinate (0 disables the features).
     #[config(default = 6)]
     pub fourier: usize,
-    /// Highest Fourier frequency, in radians per unit of the normalised coordinate ([−1, 1]).
-    #[config(default = 6.0)]
+    /// Highest Fourier frequency, in radians per unit of the normalised coordinate ([−1, 1]);
+    /// 0 disables the features too.
+    #[config(default = "FOURIER_MAX")]
     pub fourier_max: f64,
 }
 
@@ -62,7 +67,12 @@ pub struct Pinn {
 impl PinnConfig {
     /// Builds the network with parameters on `device` (inside [`super::seeded`] to make them reproducible).
     pub fn init(&self, device: &Device) -> Pinn {
-        let omegas: Vec<f64> = (1..=self.fourier)
+        let bands = if self.fourier_max > 0.0 {
+            self.fourier
+        } else {
+            0
+        };
+        let omegas: Vec<f64> = (1..=bands)
             .map(|j| self.fourier_max * j as f64 / self.fourier as f64)
             .collect();
         let features = self.inputs * (1 + 2 * omegas.len());

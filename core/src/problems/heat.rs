@@ -313,6 +313,12 @@ impl Problem for Heat {
             clean: "T_clean",
         })
     }
+    /// T is smooth at the domain's scale: features to 6 let the fit wander between the 10 %
+    /// observed points (5 % noise, 500 steps, 5 seeds: the mollifier's k correlation 0.931,
+    /// ∇²T 0.925), features to 3 do not (0.958, 0.967; autodiff 0.945 → 0.965, fd 0.950 → 0.971).
+    fn fourier_max(&self) -> f64 {
+        3.0
+    }
     fn separable(&self) -> bool {
         // k̂ = −f/∇²T̂; the divergence form also has ∇k.
         self.form == Form::NonDivergence

@@ -283,6 +283,11 @@ pub trait Problem: std::fmt::Debug + Send + Sync {
     fn kernel_size(&self) -> usize {
         MollifierConfig::default().size
     }
+    /// Highest frequency of the PINN's Fourier features when a run names none (see
+    /// [`crate::model::ModelConfig::fourier_max`]): how fast the problem's fields vary.
+    fn fourier_max(&self) -> f64 {
+        crate::model::FOURIER_MAX
+    }
     /// Highest derivative order of the residual (what a kernel family must supply).
     fn order(&self) -> usize {
         self.request().order()

@@ -360,6 +360,13 @@ impl RunConfig {
                 self.schedule.final_fraction
             ));
         }
+        if let Some(w) = self
+            .model
+            .fourier_max
+            .filter(|w| !(w.is_finite() && *w >= 0.0))
+        {
+            return bad(format!("model.fourier_max must be ≥ 0 (got {w})"));
+        }
         if let Some(KernelSize::Points(n)) = self.mollifier.size {
             crate::numerics::stencil::check_size(n)?;
         }

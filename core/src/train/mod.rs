@@ -23,7 +23,7 @@ pub use driver::{Control, Hooks, Outcome, StepBudget, Stopped};
 use crate::data::dataset::Dataset;
 use crate::engine::{self, Engine, Fields, Net, Points, Setup, tensor1};
 use crate::error::{Error, Result};
-use crate::model::Network;
+use crate::model::{Arch, Network};
 use crate::numerics::autosize;
 use crate::numerics::mollifier::{Boundary, Deriv2, MollifierConfig};
 use crate::problems::{self, Inputs, Problem};
@@ -188,6 +188,12 @@ impl Trainer {
             None => problem.kernel_size(),
         };
         config.mollifier.size = Some(KernelSize::Points(size));
+        if config.model.arch == Arch::Pinn {
+            config
+                .model
+                .fourier_max
+                .get_or_insert_with(|| problem.fourier_max());
+        }
         let device = device.clone().autodiff();
         let dims = ds.grid.ndim();
         let shape = ds.grid.shape_2d();

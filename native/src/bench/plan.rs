@@ -39,6 +39,9 @@ pub(super) struct Preset {
     pub(super) kernel_sizes: &'static [usize],
     /// Boundary policies run beside the default at the default kernel size (same problems).
     pub(super) boundaries: &'static [Boundary],
+    /// The PINN's Fourier bandwidths run beside the problem's own, every noise-swept engine
+    /// at the table's noise (the same problems).
+    pub(super) fourier: &'static [f64],
     /// Wall-clock budget per cell: a cell that would take longer stops there and says so.
     pub(super) budget: f64,
     /// Steps of each cost-sweep point (enough for a steady per-step time).
@@ -70,6 +73,8 @@ pub(super) fn preset(name: &str) -> Result<Preset, CliError> {
         kernel_sizes: &[5, 7, 17],
         // The paper's: what the default `network` halo is measured against.
         boundaries: &[Boundary::Valid],
+        // Raw coordinates and the earlier default, against heat's and Langevin's 3.
+        fourier: &[0.0, 6.0],
         budget: 200.0,
         sweep_steps: 6,
         sweep_depths: [7, 11, 15],
@@ -105,6 +110,8 @@ pub(super) struct Job {
     pub(super) kernel_size: Option<usize>,
     /// The mollifier's boundary policy, where not the data's default.
     pub(super) boundary: Option<Boundary>,
+    /// The PINN's Fourier bandwidth, where not the problem's.
+    pub(super) fourier_max: Option<f64>,
     pub(super) arch: Arch,
     pub(super) engine: EngineKind,
     pub(super) seed: u64,
@@ -158,15 +165,19 @@ impl Plan<'_> {
                 arch.name(),
                 engine.name(),
             ));
-        let budget = matches!(part, Part::Table | Part::Noise | Part::Sigma | Part::Kernel)
-            .then_some(self.preset.budget)
-            .filter(|b| *b > 0.0);
+        let budget = matches!(
+            part,
+            Part::Table | Part::Noise | Part::Sigma | Part::Kernel | Part::Fourier
+        )
+        .then_some(self.preset.budget)
+        .filter(|b| *b > 0.0);
         Job {
             part,
             data,
             sigma,
             kernel_size: None,
             boundary: None,
+            fourier_max: None,
             arch,
             engine,
             seed,
@@ -278,6 +289,37 @@ impl Plan<'_> {
         jobs
     }
 
+    /// Every noise-swept engine with other Fourier bandwidths than the problem's, at the
+    /// table's noise.
+    pub(super) fn fourier(&self, problem: &str) -> Vec<Job> {
+        let mut jobs = Vec::new();
+        for seed in 0..self.seeds {
+            for &width in self.preset.fourier {
+                for &engine in self.engines {
+                    if !self.preset.noise_engines.contains(&engine) {
+                        continue;
+                    }
+                    let data = self.data(problem, None, self.preset.table_noise, seed);
+                    let mut job = self.job(
+                        Part::Fourier,
+                        data,
+                        None,
+                        Arch::Pinn,
+                        engine,
+                        seed,
+                        self.preset.depth,
+                        self.preset.steps,
+                    );
+                    job.fourier_max = Some(width);
+                    job.dir
+                        .set_file_name(format!("{problem}-{}-f{width}-s{seed}", engine.name()));
+                    jobs.push(job);
+                }
+            }
+        }
+        jobs
+    }
+
     /// Depth sweep (the paper's Fig. 1a: 7 → 15 layers); the problems are the order sweep.
     pub(super) fn depth(&self, problem: &str) -> Vec<Job> {
         let mut jobs = Vec::new();
@@ -345,6 +387,9 @@ impl Plan<'_> {
         }
         if job.boundary.is_some() {
             config.mollifier.boundary = job.boundary;
+        }
+        if job.fourier_max.is_some() {
+            config.model.fourier_max = job.fourier_max;
         }
         config
     }

@@ -8,6 +8,8 @@ use std::path::Path;
 mod cost;
 mod stats;
 
+use mollify_core::engine::EngineKind;
+
 use super::{Cell, Part, Preset};
 use crate::error::CliError;
 use crate::plot;
@@ -341,6 +343,57 @@ fn kernels(md: &mut String, cells: &[Cell]) {
     }
 }
 
+/// Every noise-swept engine's correlations against the PINN's Fourier bandwidth (the table's
+/// cells at the problem's own included).
+fn fourier(md: &mut String, cells: &[Cell]) {
+    let swept: Vec<&Cell> = cells.iter().filter(|c| c.part == Part::Fourier).collect();
+    for problem in unique(swept.iter().map(|c| c.problem.clone())) {
+        let engines: Vec<&str> = EngineKind::ALL
+            .iter()
+            .map(|e| e.name())
+            .filter(|e| swept.iter().any(|c| c.problem == problem && c.engine == *e))
+            .collect();
+        let rows: Vec<&Cell> = cells
+            .iter()
+            .filter(|c| {
+                c.problem == problem
+                    && c.arch == "pinn"
+                    && engines.contains(&c.engine.as_str())
+                    && matches!(c.part, Part::Fourier | Part::Table)
+            })
+            .collect();
+        let symbol = rows
+            .iter()
+            .find_map(|c| c.intermediate.clone())
+            .unwrap_or_else(|| "∂u".into());
+        let mut widths = unique(rows.iter().filter_map(|c| c.fourier_max));
+        widths.sort_by(f64::total_cmp);
+        let _ = writeln!(
+            md,
+            "## {problem}: the PINN's Fourier bandwidth (observation noise {} %)\n\nFeatures [x, sin(ωⱼx), cos(ωⱼx)], six ωⱼ equally spaced up to the bandwidth, per normalised coordinate; 0: the raw coordinates.\n\n| bandwidth (rad per unit) | engine | {} | {symbol} corr | separable estimate corr |\n|---|---|---|---|---|",
+            rows.first().map_or(0.0, |c| 100.0 * c.noise),
+            corr_name(&problem)
+        );
+        for width in widths {
+            for engine in &engines {
+                let at: Vec<&&Cell> = rows
+                    .iter()
+                    .filter(|c| c.fourier_max == Some(width) && c.engine == *engine)
+                    .collect();
+                let col = |m: Metric| pm(stats(at.iter().map(|c| value(c, m))), 3);
+                let _ = writeln!(
+                    md,
+                    "| {width} | {engine} | {} | {} | {} |",
+                    col(Metric::Corr),
+                    col(Metric::Intermediate),
+                    col(Metric::Separable)
+                );
+            }
+        }
+        md.push('\n');
+    }
+}
+
 /// The machine, in words.
 fn machine() -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
@@ -411,6 +464,7 @@ pub(super) fn write(
         table2(&mut md, cells, ctx);
         sweeps(&mut md, cells, &plots, &rel)?;
         kernels(&mut md, cells);
+        fourier(&mut md, cells);
         cost::cost(&mut md, cells);
         let failed: Vec<&Cell> = cells.iter().filter(|c| c.status != "finished").collect();
         if !failed.is_empty() {
