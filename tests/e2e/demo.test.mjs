@@ -167,7 +167,12 @@ try {
     if (Number(p.shown) !== Number(p.shown)) fail(`${name} shows '${p.shown}', not a number`);
   }
   for (const [id, colours] of Object.entries(pictures)) {
-    if (colours !== "webgpu" && !(colours >= 10)) fail(`${id} shows ${colours} colours: not a field`);
+    // An engine's ∇²T is drawn on the truth's colour scale (−20 to −7 on heat), and on
+    // SwiftShader a panel takes only a few steps: a network three steps from its start, with
+    // heat's Fourier features to 3, curves far less than that and draws in one end colour
+    // (2026-12-03: 1 colour each after 3 steps). The CPU run checks it after ≥ 50 steps.
+    const early = webgpu && /^deriv-\d/.test(id);
+    if (colours !== "webgpu" && !early && !(colours >= 10)) fail(`${id} shows ${colours} colours: not a field`);
   }
   // Heat names ∇²T: each panel and the truth show it, and each engine's is scored.
   for (const id of ["deriv-0", "deriv-1", "deriv-truth"]) {
