@@ -102,10 +102,7 @@ fn table2(md: &mut String, cells: &[Cell], ctx: &Context<'_>) {
     md.push_str(&"---|".repeat(columns.len()));
     md.push('\n');
     for problem in unique(table.iter().map(|c| c.problem.clone())) {
-        let symbol = table
-            .iter()
-            .find_map(|c| c.intermediate.clone().filter(|_| c.problem == problem))
-            .unwrap_or_else(|| "∂u".into());
+        let symbol = symbol(table.iter().filter(|c| c.problem == problem));
         let order = table
             .iter()
             .find(|c| c.problem == problem)
@@ -224,10 +221,7 @@ fn sweeps(md: &mut String, cells: &[Cell], plots: &Path, rel: &str) -> Result<()
                     format!("## {problem}: observation-noise sweep"),
                 ),
             };
-            let symbol = mine
-                .iter()
-                .find_map(|c| c.intermediate.clone())
-                .unwrap_or_else(|| "∂u".into());
+            let symbol = symbol(mine.iter());
             let engines = unique(mine.iter().map(|c| c.engine.clone()));
             let levels = {
                 let mut l = unique(mine.iter().map(|c| level(c).to_bits()));
@@ -311,10 +305,7 @@ fn kernels(md: &mut String, cells: &[Cell]) {
                     && matches!(c.part, Part::Kernel | Part::Table)
             })
             .collect();
-        let symbol = rows
-            .iter()
-            .find_map(|c| c.intermediate.clone())
-            .unwrap_or_else(|| "∂u".into());
+        let symbol = symbol(rows.iter());
         let mut settings = unique(rows.iter().map(|c| (c.boundary.clone(), c.kernel_size)));
         settings.sort();
         let _ = writeln!(
@@ -362,10 +353,7 @@ fn fourier(md: &mut String, cells: &[Cell]) {
                     && matches!(c.part, Part::Fourier | Part::Table)
             })
             .collect();
-        let symbol = rows
-            .iter()
-            .find_map(|c| c.intermediate.clone())
-            .unwrap_or_else(|| "∂u".into());
+        let symbol = symbol(rows.iter());
         let mut widths = unique(rows.iter().filter_map(|c| c.fourier_max));
         widths.sort_by(f64::total_cmp);
         let _ = writeln!(
@@ -392,6 +380,13 @@ fn fourier(md: &mut String, cells: &[Cell]) {
         }
         md.push('\n');
     }
+}
+
+/// The name of the solution derivative the cells' residual hinges on ("∇²T", "v′").
+fn symbol<'a>(mut cells: impl Iterator<Item = &'a &'a Cell>) -> String {
+    cells
+        .find_map(|c| c.intermediate.clone())
+        .unwrap_or_else(|| "∂u".into())
 }
 
 /// The machine, in words.
