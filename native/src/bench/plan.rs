@@ -229,12 +229,7 @@ impl Plan<'_> {
                 .map(|n| (*n, None))
                 .collect()
         };
-        let engines: Vec<EngineKind> = self
-            .engines
-            .iter()
-            .copied()
-            .filter(|e| self.preset.noise_engines.contains(e))
-            .collect();
+        let engines = self.noise_engines();
         for seed in 0..self.seeds {
             for &(noise, sigma) in &levels {
                 for &engine in &engines {
@@ -289,16 +284,27 @@ impl Plan<'_> {
         jobs
     }
 
+    /// The engines of the noise sweeps that this bench runs.
+    fn noise_engines(&self) -> Vec<EngineKind> {
+        self.engines
+            .iter()
+            .copied()
+            .filter(|e| self.preset.noise_engines.contains(e))
+            .collect()
+    }
+
     /// Every noise-swept engine with other Fourier bandwidths than the problem's, at the
-    /// table's noise.
+    /// table's noise (the problem's own is the table's: never run twice).
     pub(super) fn fourier(&self, problem: &str) -> Vec<Job> {
+        let own = mollify_core::problems::builtin(problem).map(|p| p.fourier_max());
+        let widths: Vec<f64> = (self.preset.fourier.iter().copied())
+            .filter(|w| own.as_ref().ok() != Some(w))
+            .collect();
+        let engines = self.noise_engines();
         let mut jobs = Vec::new();
         for seed in 0..self.seeds {
-            for &width in self.preset.fourier {
-                for &engine in self.engines {
-                    if !self.preset.noise_engines.contains(&engine) {
-                        continue;
-                    }
+            for &width in &widths {
+                for &engine in &engines {
                     let data = self.data(problem, None, self.preset.table_noise, seed);
                     let mut job = self.job(
                         Part::Fourier,
